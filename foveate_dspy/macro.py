@@ -1,0 +1,41 @@
+"""Macro-foveation (paper §3.3): key sentences with rhetorical devices, then transcription.
+
+Sentences that compare, contrast, quote or use figures of speech carry the article's holistic
+meaning; turning each into a question or imperative keeps that layer in the dataset.
+"""
+
+from __future__ import annotations
+
+import random
+
+import dspy
+
+from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.micro import dedupe
+from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
+
+
+class MacroFoveate(FoveationLevel):
+    name = "macro"
+    feature_field = "key_sentence"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extract = dspy.Predict(ExtractKeySentences)
+        self.synthesize = dspy.Predict(TranscriptionSynthesis)
+        self.regenerate = dspy.Predict(RegenerateFromKeySentence)
+
+    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
+        try:
+            found = await call_predictor(self.extract, "macro.extract", article=article, count=n)
+        except CallFailed as failure:
+            raise LevelFailed(f"key-sentence extraction: {failure.reason}") from failure
+        sentences = dedupe(found.key_sentences or [])[:n]
+        if not sentences:
+            raise LevelFailed("key-sentence extraction returned no sentences")
+        try:
+            made = await call_predictor(self.synthesize, "macro.synthesize", article=article, key_sentences=sentences)
+        except CallFailed as failure:
+            return failed_batch(sentences, failure.reason)
+        return align(sentences, made.questions, "key sentences")

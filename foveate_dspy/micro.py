@@ -1,0 +1,75 @@
+"""Micro-foveation (paper §3.1): fine-grained elements, then reverse synthesis.
+
+The teacher over-extracts keywords; the n closest to the article's embedding are kept, which
+drops tangential extractions. Each kept keyword is treated as an answer and the teacher writes the
+question it answers; the final answer is derived anew from the article later, not copied from the
+keyword (paper Table 7: regenerated answers are more fluent and complete).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+
+import dspy
+
+from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.embedding import get_embedder
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
+
+OVEREXTRACT = 2.0  # ask for this many times n keywords
+
+
+def dedupe(items: list[str]) -> list[str]:
+    """Drop blanks and case-insensitive repeats, keeping first occurrences."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else ""
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            kept.append(text)
+    return kept
+
+
+async def closest_to_article(article: str, candidates: list[str], n: int, embedder_name: str) -> list[str]:
+    """The n candidates whose embeddings are most similar to the article's, best first."""
+    if len(candidates) <= n:
+        return candidates
+    embedder = get_embedder(embedder_name)
+    vectors = await asyncio.to_thread(embedder.encode, [article, *candidates])
+    sims = vectors[1:] @ vectors[0]
+    order = sorted(range(len(candidates)), key=lambda i: (-float(sims[i]), i))
+    return [candidates[i] for i in order[:n]]
+
+
+class MicroFoveate(FoveationLevel):
+    name = "micro"
+    feature_field = "target_answer"
+
+    def __init__(self, embedder: str = "minilm", overextract: float = OVEREXTRACT) -> None:
+        super().__init__()
+        self.embedder = embedder
+        self.overextract = overextract
+        self.extract = dspy.Predict(ExtractKeywords)
+        self.synthesize = dspy.Predict(ReverseSynthesis)
+        self.regenerate = dspy.Predict(RegenerateFromAnswer)
+
+    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
+        try:
+            found = await call_predictor(
+                self.extract, "micro.extract", article=article, count=math.ceil(n * self.overextract)
+            )
+        except CallFailed as failure:
+            raise LevelFailed(f"keyword extraction: {failure.reason}") from failure
+        candidates = dedupe(found.keywords or [])
+        if not candidates:
+            raise LevelFailed("keyword extraction returned no keywords")
+        answers = await closest_to_article(article, candidates, n, self.embedder)
+        try:
+            made = await call_predictor(self.synthesize, "micro.synthesize", article=article, answers=answers)
+        except CallFailed as failure:
+            return failed_batch(answers, failure.reason)
+        return align(answers, made.questions, "answers")

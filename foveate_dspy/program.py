@@ -1,0 +1,88 @@
+"""SelfFoveate: the whole method for one article, top-down as in the paper's Figure 2.
+
+    article ──► micro   (keywords → reverse synthesis)      ┐
+            ──► scatter (keyword groups → direct synthesis)  ├─► answer + reread ─► valid? ─► items
+            ──► macro   (key sentences → transcription)      ┘        ▲                │ no
+                                                                       └── re-synthesis ◄┘
+
+Levels run concurrently, and so do the answers within a level; every LM call goes through
+`calls.call_predictor`, which bounds requests in flight for the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+
+import dspy
+
+from foveate_dspy.answering import AnswerInstruction
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal
+from foveate_dspy.levels import LEVELS
+from foveate_dspy.macro import MacroFoveate
+from foveate_dspy.micro import MicroFoveate
+from foveate_dspy.records import Attempt, Item, LevelFailure
+from foveate_dspy.resynthesis import DEMO_COUNT, MAX_RETRIES, Resynthesis
+from foveate_dspy.sampling import current_temperature
+from foveate_dspy.scatter import ScatterFoveate
+
+class SelfFoveate(dspy.Module):
+    def __init__(
+        self,
+        levels: Sequence[str] = LEVELS,
+        embedder: str = "minilm",
+        max_retries: int = MAX_RETRIES,
+        demo_count: int = DEMO_COUNT,
+        reread: bool = True,
+        resynthesis: bool = True,
+    ) -> None:
+        super().__init__()
+        self.micro = MicroFoveate(embedder) if "micro" in levels else None
+        self.scatter = ScatterFoveate() if "scatter" in levels else None
+        self.macro = MacroFoveate() if "macro" in levels else None
+        self.answerer = AnswerInstruction(reread=reread)
+        self.resynthesis = Resynthesis(max_retries, demo_count) if resynthesis and max_retries > 0 else None
+
+    @property
+    def levels(self) -> list[FoveationLevel]:
+        return [lv for lv in (self.micro, self.scatter, self.macro) if lv is not None]
+
+    def forward(self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0) -> dspy.Prediction:
+        return asyncio.run(self.aforward(article=article, n=n, article_id=article_id, seed=seed))
+
+    async def aforward(
+        self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0
+    ) -> dspy.Prediction:
+        outcomes = await asyncio.gather(*(self.run_level(lv, article, n, article_id, seed) for lv in self.levels))
+        items = [item for level_items, _ in outcomes for item in level_items]
+        failures = [failure for _, failure in outcomes if failure is not None]
+        return dspy.Prediction(items=items, level_failures=failures)
+
+    async def run_level(
+        self, level: FoveationLevel, article: str, n: int, article_id: str, seed: int | str
+    ) -> tuple[list[Item], LevelFailure | None]:
+        rng = random.Random(f"{seed}:{article_id}:{level.name}")
+        try:
+            proposals = await level.propose(article, n, rng)
+        except LevelFailed as failure:
+            return [], LevelFailure(article_id, level.name, str(failure))
+        items = [Item(f"{article_id}:{level.name}:{i}", article_id, level.name, p.feature) for i, p in enumerate(proposals)]
+        await asyncio.gather(*(self.first_attempt(article, item, p) for item, p in zip(items, proposals)))
+        if self.resynthesis is not None:
+            references = [item for item in items if item.accepted]
+            await asyncio.gather(
+                *(
+                    self.resynthesis.retry(level, article, item, references, self.answerer, seed)
+                    for item in items
+                    if not item.accepted
+                )
+            )
+        return items, None
+
+    async def first_attempt(self, article: str, item: Item, proposal: Proposal) -> None:
+        if proposal.problem is not None:
+            output, rejection = "", proposal.problem
+        else:
+            output, rejection = await self.answerer.answer(article, proposal.instruction)
+        item.attempts.append(Attempt(0, proposal.instruction, output, current_temperature(), rejection))

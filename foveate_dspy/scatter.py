@@ -1,0 +1,68 @@
+"""Scatter-foveation (paper §3.2, Algorithm 2): keyword groups, then direct synthesis.
+
+Groups of one to three keywords, drawn from a pool where the core and major keywords appear
+twice, force questions that connect entities mentioned in different places of the article.
+"""
+
+from __future__ import annotations
+
+import random
+
+import dspy
+
+from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.micro import dedupe
+from signatures.micro import ExtractKeywords
+from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
+
+# The paper leaves the core/major counts open; these keep both present for any K.
+CORE_SHARE = 1 / 8
+MAJOR_SHARE = 1 / 4
+
+
+class ScatterFoveate(FoveationLevel):
+    name = "scatter"
+    feature_field = "keyword_group"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extract = dspy.Predict(ExtractKeywords)
+        self.rank = dspy.Predict(SelectImportantKeywords)
+        self.synthesize = dspy.Predict(DirectSynthesis)
+        self.regenerate = dspy.Predict(RegenerateFromKeywordGroup)
+
+    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
+        sizes = group_sizes(n)
+        needed = keywords_needed(sizes)
+        try:
+            found = await call_predictor(self.extract, "scatter.extract", article=article, count=needed)
+        except CallFailed as failure:
+            raise LevelFailed(f"keyword extraction: {failure.reason}") from failure
+        keywords = dedupe(found.keywords or [])
+        if not keywords:
+            raise LevelFailed("keyword extraction returned no keywords")
+        core: list[str] = []
+        major: list[str] = []
+        try:
+            ranked = await call_predictor(
+                self.rank,
+                "scatter.rank",
+                article=article,
+                keywords=keywords,
+                core_count=max(1, round(len(keywords) * CORE_SHARE)),
+                major_count=max(1, round(len(keywords) * MAJOR_SHARE)),
+            )
+            known = {k.casefold(): k for k in keywords}
+            # Only keywords from the list may be doubled; anything invented is ignored.
+            core = [known[k.casefold()] for k in dedupe(ranked.core_keywords or []) if k.casefold() in known]
+            major = [known[k.casefold()] for k in dedupe(ranked.major_keywords or []) if k.casefold() in known]
+        except CallFailed:
+            pass  # ranking only enriches the pool; groups can still be built from the keywords
+        groups = build_groups(keywords, core, major, sizes, rng)
+        try:
+            made = await call_predictor(self.synthesize, "scatter.synthesize", article=article, keyword_groups=groups)
+        except CallFailed as failure:
+            return failed_batch(groups, failure.reason)
+        return align(groups, made.questions, "keyword groups")
