@@ -51,9 +51,12 @@ def sample_indices(population: int, size: int, seed: int) -> list[int]:
     return random.Random(seed).sample(range(population), size)
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+def _mean_std(values: Sequence[float], sampled: bool) -> tuple[float, float | None]:
+    """Mean and sample std over seeds; std is None for a single unsampled score."""
     mean = statistics.fmean(values)
-    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+    if len(values) > 1:
+        return mean, statistics.stdev(values)
+    return mean, (0.0 if sampled else None)
 
 
 def measure_diversity(
@@ -93,10 +96,13 @@ def measure_diversity(
         result.undefined = f"cannot sample {sample_size} from {len(kept)} non-empty instructions"
         return result
 
-    subsets = [sample_indices(len(kept), sample_size, s) for s in seeds] if sample_size else [list(range(len(kept)))]
+    if sample_size is None or sample_size == len(kept):  # every seed would draw the whole set
+        subsets = [list(range(len(kept)))]
+    else:
+        subsets = [sample_indices(len(kept), sample_size, s) for s in seeds]
     tokenized = tokenize_all(kept, tokenizer)
     selfbleu_runs = [self_bleu_diversity([tokenized[i] for i in subset], orders) for subset in subsets]
-    result.selfbleu, result.selfbleu_std = _mean_std([r.diversity for r in selfbleu_runs])
+    result.selfbleu, result.selfbleu_std = _mean_std([r.diversity for r in selfbleu_runs], sample_size is not None)
     result.selfbleu_by_order = {
         str(order): statistics.fmean(r.self_bleu_by_order[order] for r in selfbleu_runs) for order in orders
     }
@@ -104,7 +110,7 @@ def measure_diversity(
     if embedder is not None:
         vectors = np.asarray(embedder(kept))
         runs = [embedding_diversity(vectors[subset]) for subset in subsets]
-        result.embedding, result.embedding_std = _mean_std(runs)
+        result.embedding, result.embedding_std = _mean_std(runs, sample_size is not None)
         result.most_similar = [
             {"cosine": round(p.cosine, 6), "a": kept[p.i], "b": kept[p.j]}
             for p in most_similar_pairs(vectors, top_pairs)

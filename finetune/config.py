@@ -83,11 +83,12 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                 default=None,
                 choices=spec.metadata["choices"],
                 help=help_text,
-                metavar=name.upper() if spec.metadata["choices"] is None else None,
+                metavar=_METAVARS[spec.type] if spec.metadata["choices"] is None else None,
             )
 
 
 _PARSERS = {"int": int, "float": float, "str": str}
+_METAVARS = {"int": "N", "float": "X", "str": "NAME"}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

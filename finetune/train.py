@@ -246,6 +246,7 @@ def train(
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
         disable_tqdm=not show_progress,
+        dataloader_pin_memory=torch.cuda.is_available(),
         **_precision_flags(),
     )
     trainer = Trainer(

@@ -57,7 +57,7 @@ class SelfFoveate(dspy.Module):
         outcomes = await asyncio.gather(*(self.run_level(lv, article, n, article_id, seed) for lv in self.levels))
         items = [item for level_items, _ in outcomes for item in level_items]
         failures = [failure for _, failure in outcomes if failure is not None]
-        return dspy.Prediction(items=items, level_failures=failures)
+        return dspy.Prediction(results=items, level_failures=failures)
 
     async def run_level(
         self, level: FoveationLevel, article: str, n: int, article_id: str, seed: int | str

@@ -15,15 +15,17 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from foveate_dspy.budget import BudgetConfig, article_budgets
 from foveate_dspy.calls import LEDGER, LIMITER, UsageLedger
 from foveate_dspy.corpus import Article
 from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
 from foveate_dspy.levels import LEVELS
-from foveate_dspy.program import SelfFoveate
 from foveate_dspy.records import Item, LevelFailure
+
+if TYPE_CHECKING:
+    import dspy
 from foveate_dspy.resynthesis import CREATIVE_LM, DEMO_COUNT, MAX_RETRIES
 from foveate_dspy.sampling import CREATIVE, NORMAL
 
@@ -129,20 +131,20 @@ def compute_budgets(articles: list[Article], settings: RunSettings) -> list[int]
     return article_budgets([a.text for a in articles], get_embedder(settings.embedder), settings.budget)
 
 
-async def _run_article(program: SelfFoveate, article: Article, n: int, seed: int) -> ArticleResult:
+async def _run_article(program: dspy.Module, article: Article, n: int, seed: int) -> ArticleResult:
     result = ArticleResult(article, n)
     try:
         prediction = await program.acall(article=article.text, n=n, article_id=article.id, seed=seed)
     except Exception as exc:  # one article's bug or outage must not end the run
         result.error = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
         return result
-    result.items = prediction.items
+    result.items = prediction.results
     result.level_failures = prediction.level_failures
     return result
 
 
 async def run_articles(
-    program: SelfFoveate,
+    program: dspy.Module,
     articles: list[Article],
     budgets: list[int],
     settings: RunSettings,
@@ -161,22 +163,13 @@ async def run_articles(
     await asyncio.gather(*(one(a, n) for a, n in zip(articles, budgets)))
 
 
-def build_program(settings: RunSettings) -> SelfFoveate:
-    return SelfFoveate(
-        levels=settings.levels,
-        embedder=settings.embedder,
-        max_retries=settings.max_retries,
-        demo_count=settings.demo_count,
-        reread=settings.reread,
-        resynthesis=settings.resynthesis,
-    )
-
-
-def run(articles: list[Article], out_dir: Path, settings: RunSettings, program: SelfFoveate | None = None, progress: bool = True) -> dict[str, Any]:
+def run(articles: list[Article], out_dir: Path, settings: RunSettings, program: dspy.Module | None = None, progress: bool = True) -> dict[str, Any]:
     """Compile a dataset from `articles` into `out_dir`; returns the summary it wrote."""
     import dspy
 
     started = time.monotonic()
+    from foveate_dspy.methods import build_program
+
     program = program or build_program(settings)
     teacher = build_lm(settings.teacher, NORMAL, settings.api_base, settings.cache, settings.max_tokens, embedder=settings.embedder)
     creative = None

@@ -1,0 +1,177 @@
+"""Several instruction sets, one base model, one test set: the paper's Table 4 and Figure 3.
+
+Each named instruction file is trained and evaluated into OUT/NAME/{train,eval}. With `sizes`,
+each file is also cut to k instructions per article (the data-scale curve of Figure 3) and run
+as NAME@k. The untuned base model can ride along as the "None" row. Every step resumes, so an
+interrupted comparison is rerun with the same command, and a finished one only redraws its report.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from finetune.config import TrainConfig
+from finetune.errors import FinetuneError
+from finetune.evaluate import evaluate
+from finetune.generation import Sampling
+from finetune.judging import Judge
+from finetune.records import iter_jsonl, load_instructions, write_jsonl
+from finetune.train import train
+
+BASE_RUN = "base"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _log(message: str) -> None:
+    print(f"[finetune] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One row of the comparison: `data` None means the base model evaluated untuned."""
+
+    name: str
+    source: str | None
+    data: Path | None
+    size: int | None
+
+
+def parse_named_files(specs: Sequence[str]) -> list[tuple[str, Path]]:
+    """`NAME=PATH` arguments; names become directory names, so they are kept simple and unique."""
+    parsed: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise FinetuneError(f"'{spec}': expected NAME=PATH (e.g. self-foveate=runs/sf/instructions.jsonl)")
+        if not _NAME.fullmatch(name) or name == BASE_RUN:
+            raise FinetuneError(f"'{name}': run names use letters, digits, '.', '_' and '-' (and '{BASE_RUN}' is reserved)")
+        if any(name == seen for seen, _ in parsed):
+            raise FinetuneError(f"run name '{name}' is given twice")
+        if not Path(path).is_file():
+            raise FinetuneError(f"{path}: no such instruction file (for run '{name}')")
+        parsed.append((name, Path(path)))
+    return parsed
+
+
+def subsample_per_article(path: Path, per_article: int, seed: int) -> list[dict[str, Any]]:
+    """At most `per_article` records of each article, in file order.
+
+    Each article's records are shuffled once with a seed derived from (seed, article id), and the
+    first k are kept, so the subsets are nested (k=1 inside k=2 inside k=4) and a curve over k
+    adds data instead of swapping it."""
+    load_instructions(path)  # validates required fields, naming file:line
+    by_article: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for lineno, obj in iter_jsonl(path):
+        if obj.get("article_id") is None:
+            raise FinetuneError(f"{path}:{lineno}: missing field 'article_id', which --sizes needs to group by article")
+        by_article[str(obj["article_id"])].append((lineno, obj))
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for article, records in by_article.items():
+        shuffled = list(records)
+        random.Random(f"{seed}/{article}").shuffle(shuffled)
+        kept += shuffled[:per_article]
+    return [obj for _, obj in sorted(kept, key=lambda pair: pair[0])]
+
+
+def plan_runs(named: list[tuple[str, Path]], sizes: Sequence[int], include_base: bool, out: Path, seed: int) -> list[RunSpec]:
+    """Rows to run: base (optional), every file in full, every file at every size."""
+    runs = [RunSpec(BASE_RUN, None, None, None)] if include_base else []
+    for name, path in named:
+        runs.append(RunSpec(name, name, path, None))
+        for k in sizes:
+            subset = out / f"{name}@{k}" / "instructions.jsonl"
+            subset.parent.mkdir(parents=True, exist_ok=True)
+            write_jsonl(subset, subsample_per_article(path, k, seed))
+            runs.append(RunSpec(f"{name}@{k}", name, subset, k))
+    return runs
+
+
+def _method_label(path: Path, fallback: str) -> str:
+    """The `method` the synthesiser recorded (most common one), else the run's name."""
+    methods = Counter(record.method for record in load_instructions(path) if record.method)
+    return methods.most_common(1)[0][0] if methods else fallback
+
+
+def compare(
+    base_model: str,
+    questions: Path,
+    out: Path,
+    named: list[tuple[str, Path]],
+    judge: Judge,
+    config: TrainConfig,
+    *,
+    sizes: Sequence[int] = (),
+    include_base: bool = False,
+    sampling: Sampling = Sampling(),
+    rounds: int = 1,
+    batch_size: int = 16,
+    limit: int | None = None,
+    with_context: bool = False,
+    seed: int = 0,
+    show_progress: bool = True,
+    log: Callable[[str], None] = _log,
+) -> list[dict[str, Any]]:
+    """Train and evaluate every planned run, then write compare.json, compare.md and compare.png."""
+    from finetune.compare_report import write_report
+
+    if not named and not include_base:
+        raise FinetuneError("nothing to compare: give NAME=PATH instruction files and/or --include-base")
+    if any(k < 1 for k in sizes):
+        raise FinetuneError("--sizes must be positive instructions-per-article counts")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = plan_runs(named, sorted(set(sizes)), include_base, out, seed)
+    rows = []
+    for number, run in enumerate(runs, start=1):
+        log(f"run {number}/{len(runs)}: {run.name}")
+        if run.data is None:
+            model, n_records, n_articles, method = base_model, 0, 0, "none (base model)"
+        else:
+            train(run.data, base_model, out / run.name / "train", config, resume=True, show_progress=show_progress, log=log)
+            records = load_instructions(run.data)
+            model = str(out / run.name / "train")
+            n_records = len(records)
+            n_articles = len({r.article_id for r in records if r.article_id is not None})
+            method = _method_label(run.data, run.source or run.name)
+        summary = evaluate(
+            model,
+            questions,
+            out / run.name / "eval",
+            judge,
+            sampling=sampling,
+            rounds=rounds,
+            batch_size=batch_size,
+            limit=limit,
+            with_context=with_context,
+            seed=seed,
+            quant=config.quant,
+            prompt_format=None if run.data is not None else config.prompt_format,
+            show_progress=show_progress,
+            log=log,
+        )
+        rows.append(
+            {
+                "name": run.name,
+                "source": run.source,
+                "method": method,
+                "per_article": run.size,
+                "n_records": n_records,
+                "n_articles": n_articles,
+                "recall": summary["recall"],
+                "accuracy": summary["accuracy"],
+                "unparseable": summary["unparseable"]["total"],
+                "judge": summary["judge"],
+                "judge_kind": summary["judge_kind"],
+                "n_questions": summary["n_questions"],
+                "rounds": rounds,
+            }
+        )
+    write_report(rows, out, base_model=base_model, questions=Path(questions))
+    return rows

@@ -1,0 +1,251 @@
+"""Answer test questions with a (tuned) model and score recall and judged accuracy.
+
+The model answers each question closed-book, as in the paper: it was tuned on the corpus, and the
+test asks whether that knowledge stuck (`with_context` gives it the passage instead). Results go
+to an evaluation directory:
+
+    OUT/eval_config.json   what was asked (model, questions and their sha256, sampling, judge)
+    OUT/items.jsonl        one line per (round, question): answer, recall, verdict; appended as
+                           batches finish, so a rerun with the same settings skips finished items
+    OUT/summary.json       recall and accuracy, mean +- std over rounds, unparseable verdicts
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from finetune.errors import FinetuneError
+from finetune.generation import Sampling
+from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
+from finetune.prompts import CONTEXT_INSTRUCTION
+from finetune.records import TestQuestion, load_questions
+from finetune.scoring import best_recall
+from finetune.train import file_sha256
+
+EVAL_CONFIG = "eval_config.json"
+ITEMS = "items.jsonl"
+SUMMARY = "summary.json"
+
+
+def _log(message: str) -> None:
+    print(f"[finetune] {message}", file=sys.stderr, flush=True)
+
+
+def question_instruction(item: TestQuestion, with_context: bool) -> str:
+    """What the model is asked: the bare question, or the passage and the question."""
+    if not with_context:
+        return item.question
+    return CONTEXT_INSTRUCTION.format(context=item.context, question=item.question)
+
+
+def _prepare_out(out: Path, config: dict[str, Any], overwrite: bool) -> None:
+    """Create `out`, or accept it for resumption when it was started with the same settings.
+
+    `rounds` may grow between runs (more rounds extend the earlier ones)."""
+    if out.exists() and not out.is_dir():
+        raise FinetuneError(f"--out {out} is a file; expected a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / EVAL_CONFIG).is_file():
+            raise FinetuneError(f"--out {out} is not empty and holds no evaluation; choose another --out")
+        old = json.loads((out / EVAL_CONFIG).read_text(encoding="utf-8"))
+        changed = [k for k in config if k != "rounds" and old.get(k) != config[k]]
+        if changed and not overwrite:
+            details = "; ".join(f"{k}: {old.get(k)!r} -> {config[k]!r}" for k in changed)
+            raise FinetuneError(
+                f"--out {out} holds an evaluation with other settings ({details}); "
+                "pass --overwrite to replace it or choose another --out"
+            )
+        if changed or overwrite:
+            for name in (EVAL_CONFIG, ITEMS, SUMMARY):
+                (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / EVAL_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def read_items(path: Path, log: Callable[[str], None] = _log) -> list[dict[str, Any]]:
+    """Finished items of an earlier run. A torn last line (the process died mid-write) is
+    dropped and re-done; a bad line elsewhere means the file was edited and is an error."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if lineno != len(lines):
+                raise FinetuneError(f"{path}:{lineno}: not valid JSON; delete the file to start over") from None
+            log(f"{path}:{lineno}: dropping a torn last line; that item is redone")
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return rows
+
+
+def _mean_std(values: list[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation over rounds (std is undefined for one round)."""
+    return {
+        "mean": statistics.fmean(values) if values else None,
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+        "per_round": values,
+    }
+
+
+def summarise(rows: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
+    """Recall and accuracy per round, then mean +- std over rounds.
+
+    Accuracy is Correct / (Correct + Incorrect): unparseable verdicts are left out of it and
+    counted on their own, so a judge's format failures neither help nor hurt the model."""
+    recalls, accuracies, unparseable, judged = [], [], [], []
+    for r in range(rounds):
+        these = [row for row in rows if row["round"] == r]
+        if not these:
+            continue
+        recalls.append(statistics.fmean(row["recall"] for row in these))
+        verdicts = [row["verdict"] for row in these]
+        parsed = verdicts.count(CORRECT) + verdicts.count(INCORRECT)
+        if parsed:
+            accuracies.append(verdicts.count(CORRECT) / parsed)
+        unparseable.append(verdicts.count(UNPARSEABLE))
+        judged.append(parsed)
+    return {
+        "recall": _mean_std(recalls),
+        "accuracy": _mean_std(accuracies),
+        "unparseable": {"total": sum(unparseable), "per_round": unparseable},
+        "judged": {"total": sum(judged), "per_round": judged},
+    }
+
+
+def evaluate(
+    model: str,
+    questions: Path,
+    out: Path,
+    judge: Judge,
+    *,
+    sampling: Sampling = Sampling(),
+    rounds: int = 1,
+    batch_size: int = 16,
+    limit: int | None = None,
+    with_context: bool = False,
+    seed: int = 0,
+    quant: bool | None = None,
+    prompt_format: str | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    log: Callable[[str], None] = _log,
+) -> dict[str, Any]:
+    """Generate, score and judge; return (and write) the summary. Reruns resume."""
+    from finetune.modeling import describe_model_dir
+
+    if rounds < 1 or batch_size < 1:
+        raise FinetuneError("--rounds and --batch-size must be at least 1")
+    questions, out = Path(questions), Path(out)
+    items = load_questions(questions, limit=limit)
+    if with_context:
+        missing = next((item.qid for item in items if not item.context), None)
+        if missing:
+            raise FinetuneError(f"{questions}: question '{missing}' has no context, which --with-context needs")
+    described = describe_model_dir(model)
+    config = {
+        "model": str(Path(described["path"]).resolve()) if Path(described["path"]).exists() else described["path"],
+        "questions": str(questions.resolve()),
+        "questions_sha256": file_sha256(questions),
+        "limit": limit,
+        "with_context": with_context,
+        "sampling": dataclasses.asdict(sampling),
+        "seed": seed,
+        "judge": judge.name,
+        "quant": quant,
+        "prompt_format": prompt_format,
+        "rounds": rounds,
+    }
+    _prepare_out(out, config, overwrite)
+    wanted = {item.qid for item in items}
+    rows = [row for row in read_items(out / ITEMS, log) if row["id"] in wanted]
+    done = {(row["round"], row["id"]) for row in rows}
+    pending = {r: [item for item in items if (r, item.qid) not in done] for r in range(rounds)}
+    todo = sum(len(batch) for batch in pending.values())
+    if done:
+        log(f"resuming: {len(done)} items already answered, {todo} to go")
+
+    started = time.perf_counter()
+    if todo:
+        rows += _answer_and_judge(
+            model, out, judge, pending, sampling, batch_size, with_context, seed, quant, prompt_format, show_progress
+        )
+    elapsed = time.perf_counter() - started
+
+    summary = {
+        "model": config["model"],
+        "model_kind": described["kind"],
+        "questions": config["questions"],
+        "n_questions": len(items),
+        "rounds": rounds,
+        "with_context": with_context,
+        "sampling": config["sampling"],
+        "judge": judge.name,
+        "judge_kind": judge.kind,
+        **summarise(rows, rounds),
+        "answered_this_session": todo,
+        "session_seconds": round(elapsed, 2),
+    }
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _answer_and_judge(
+    model: str,
+    out: Path,
+    judge: Judge,
+    pending: dict[int, list[TestQuestion]],
+    sampling: Sampling,
+    batch_size: int,
+    with_context: bool,
+    seed: int,
+    quant: bool | None,
+    prompt_format: str | None,
+    show_progress: bool,
+) -> list[dict[str, Any]]:
+    """Answer pending items round by round; judge and append each batch as soon as it is done."""
+    from tqdm.auto import tqdm
+
+    from finetune.generation import iter_answers
+    from finetune.modeling import load_for_generation
+    from finetune.prompts import render_prompt, resolve_prompt_format
+
+    loaded = load_for_generation(model, quant=quant)
+    fmt = resolve_prompt_format(loaded.tokenizer, prompt_format or loaded.prompt_format or "auto")
+    new_rows: list[dict[str, Any]] = []
+    total = sum(len(batch) for batch in pending.values())
+    with tqdm(total=total, desc="answering", unit="q", disable=not show_progress) as bar, (out / ITEMS).open(
+        "a", encoding="utf-8"
+    ) as sink:
+        for round_index, items in pending.items():
+            prompts = [render_prompt(loaded.tokenizer, question_instruction(i, with_context), fmt) for i in items]
+            for batch in iter_answers(
+                loaded.model, loaded.tokenizer, prompts, fmt, sampling, batch_size=batch_size, seed=seed + round_index
+            ):
+                inputs = [JudgeInput(items[i].question, items[i].answers, text) for i, text in batch]
+                verdicts = judge.verdicts(inputs)
+                for (i, text), verdict in zip(batch, verdicts, strict=True):
+                    row = {
+                        "round": round_index,
+                        "id": items[i].qid,
+                        "question": items[i].question,
+                        "answers": list(items[i].answers),
+                        "generated": text,
+                        "recall": best_recall(text, items[i].answers),
+                        "verdict": verdict,
+                    }
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    new_rows.append(row)
+                sink.flush()
+                bar.update(len(batch))
+    return new_rows

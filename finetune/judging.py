@@ -1,0 +1,111 @@
+"""Correct/Incorrect verdicts on generated answers: an LLM judge (any DSPy model) or offline.
+
+The LLM judge applies the paper's criteria (appendix I.3) through the `JudgeAnswerCorrectness`
+signature. A reply that does not parse into Correct/Incorrect is counted as `unparseable`, never
+as a wrong answer, so a flaky judge shows up in the report instead of lowering the score.
+The offline judge is a deterministic containment check that keeps CI free and reproducible; it
+reports itself under its own name so its figures are never mistaken for an LLM's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from finetune.scoring import contains_gold
+
+CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
+OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class JudgeInput:
+    question: str
+    golds: tuple[str, ...]
+    generated: str
+
+
+def ground_truth_text(golds: Sequence[str]) -> str:
+    """All distinct gold answers joined with " / ". The judge sees every accepted phrasing, the
+    same answers recall takes its best over (SQuAD lists duplicates; they are dropped)."""
+    return " / ".join(dict.fromkeys(g.strip() for g in golds if g.strip()))
+
+
+class Judge(Protocol):
+    name: str
+    kind: str
+
+    def verdicts(self, items: Sequence[JudgeInput]) -> list[str]: ...
+
+
+class OfflineJudge:
+    """Correct when a normalised gold answer appears, as whole words, in the generated one."""
+
+    name = OFFLINE
+    kind = "offline containment check (normalised gold answer inside the generated answer), not an LLM"
+
+    def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
+        return [CORRECT if contains_gold(item.generated, item.golds) else INCORRECT for item in items]
+
+
+class LLMJudge:
+    """Ask a DSPy LM for a verdict per item, `threads` requests at a time.
+
+    The ChatAdapter is built without its JSON fallback so an unparseable reply costs one call and
+    is counted, rather than silently re-asked in another format."""
+
+    kind = "llm"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        threads: int = 8,
+        lm: Any = None,
+    ) -> None:
+        import dspy
+
+        from signatures.judge import JudgeAnswerCorrectness
+
+        self.name = model
+        self.threads = max(1, threads)
+        options: dict[str, Any] = {"temperature": temperature}
+        if api_base:
+            options["api_base"] = api_base
+        if max_tokens:
+            options["max_tokens"] = max_tokens
+        self.lm = lm if lm is not None else dspy.LM(model, **options)
+        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        self.predict = dspy.Predict(JudgeAnswerCorrectness)
+
+    def _verdict(self, item: JudgeInput) -> str:
+        import dspy
+        from dspy.utils.exceptions import AdapterParseError
+
+        with dspy.context(lm=self.lm, adapter=self.adapter):
+            try:
+                prediction = self.predict(
+                    question=item.question, ground_truth=ground_truth_text(item.golds), generated=item.generated
+                )
+            except AdapterParseError:
+                return UNPARSEABLE
+        return prediction.verdict if prediction.verdict in (CORRECT, INCORRECT) else UNPARSEABLE
+
+    def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            return list(pool.map(self._verdict, items))
+
+
+def make_judge(
+    spec: str, *, api_base: str | None = None, temperature: float = 0.0, max_tokens: int | None = None, threads: int = 8
+) -> Judge:
+    """`offline` for the containment check, anything else is a DSPy model string
+    (e.g. openai/gpt-4o-mini, deepseek/deepseek-chat, openai/<name> with --judge-api-base)."""
+    if spec == OFFLINE:
+        return OfflineJudge()
+    return LLMJudge(spec, api_base=api_base, temperature=temperature, max_tokens=max_tokens, threads=threads)
