@@ -27,32 +27,55 @@ IRREGULAR_PAST = {
     "struck": "strike", "swam": "swim", "swept": "sweep", "took": "take", "taught": "teach",
     "told": "tell", "thought": "think", "threw": "throw", "understood": "understand",
     "woke": "wake", "won": "win", "wore": "wear", "wrote": "write", "hid": "hide",
-    "overtook": "overtake", "withdrew": "withdraw", "forbade": "forbid", "undertook": "undertake",
+    "overtook": "overtake", "rebuilt": "rebuild", "shrank": "shrink", "sprang": "spring",
+    "bit": "bite", "dug": "dig", "hung": "hang", "slept": "sleep", "spun": "spin", "stuck": "stick",
+    "swung": "swing", "wept": "weep", "wound": "wind", "forgot": "forget", "forgave": "forgive", "withdrew": "withdraw", "forbade": "forbid", "undertook": "undertake",
 }
 
-_DOUBLED = re.compile(r"([bdfgklmnprtv])\1$")
-_KEEP_E = re.compile(r"(?:[^aeiou][aeiou][cgsvz]|[^aeiou][aeiou][^aeiouwxy]|ur|ar|at|iz|is|as|us|ag|ang|ng)$")
+_SPECIAL_PAST = {"added": "add", "created": "create", "ebbed": "ebb", "erred": "err", "odded": "odd"}
+_VOWELS = "aeiouy"
+_E_AFTER_SINGLE_VOWEL = {"t": "aeou", "p": "aio", "k": "aiou", "m": "aiou", "l": "aiouy", "n": "i", "d": "aiou", "b": "io"}
 
 
 def past_to_base(verb: str) -> str | None:
-    """Base form of a past-tense verb ("opened" -> "open"), or None when it is not one."""
+    """Base form of a past-tense verb ("opened" -> "open", "named" -> "name"), or None when the
+    word is not one. Regular verbs follow spelling rules (doubling, silent e) that cover common
+    verbs; a wrong guess only makes a question slightly clumsy, never unanswerable."""
     low = verb.lower()
     if low in IRREGULAR_PAST:
         return IRREGULAR_PAST[low]
-    if not low.endswith("ed") or len(low) < 4:
+    if low in _SPECIAL_PAST:
+        return _SPECIAL_PAST[low]
+    if not low.endswith("ed") or len(low) < 4 or not low.isalpha():
         return None
-    if low.endswith("ied"):
+    if low.endswith("eed") and not low.endswith("eeded"):
+        return low[:-1]
+    if low.endswith("ied") and len(low) > 4:
         return low[:-3] + "y"
     stem = low[:-2]
-    if _DOUBLED.search(stem) and not stem.endswith(("ll", "ss", "ff")):
+    last, before = stem[-1], stem[-2]
+    if last == before and last in "bdgmnprt":
         return stem[:-1]
-    if stem.endswith(("at", "iz", "ur", "lv", "rv", "dg", "nc", "rc", "rs", "ps", "ns", "bl", "pl", "tl", "gl", "cl")):
+    if last == before == "l":
+        return stem[:-1] if _syllables(stem) >= 2 else stem
+    if last in "vcu" or (last == "z" and before != "z") or (last == "s" and before != "s"):
         return stem + "e"
-    if re.search(r"[^aeiou][aeiou][cgvz]$", stem) or stem.endswith(("ce", "ge", "ve", "se")):
+    if stem.endswith(("rg", "dg", "lg", "ag", "ang", "eng")) or (last == "l" and before in "bptgckdz"):
         return stem + "e"
-    if re.search(r"(?:[^aeiouy]|^)[aeiou][^aeiouwxyrlnm]$", stem) and len(stem) <= 4:
+    if last == "r" and before in "aiou" and (len(stem) < 3 or stem[-3] not in _VOWELS or stem[-3:] == "uir"):
         return stem + "e"
+    vowels_after = _E_AFTER_SINGLE_VOWEL.get(last, "")
+    if before in vowels_after:
+        prior = stem[-3] if len(stem) >= 3 else ""
+        if prior not in _VOWELS or (last == "t" and prior in "iu" and before == "a"):
+            if last == "p" and before == "o" and _syllables(stem) >= 2:
+                return stem
+            return stem + "e"
     return stem
+
+
+def _syllables(word: str) -> int:
+    return len(re.findall(r"[aeiouy]+", word))
 
 
 def present_to_base(verb: str) -> str | None:

@@ -1,0 +1,363 @@
+"""A loopback OpenAI-compatible chat server, for the throughput benchmark and the fault tests.
+
+It listens on 127.0.0.1 only, answers `POST /v1/chat/completions` after a fixed latency with a
+reply produced by a `respond(messages) -> text` function (by default the offline teacher, so the
+real DSPy client path can be exercised end to end without a provider), and can be told to
+misbehave the way real providers do: 429 with or without Retry-After, 5xx, replies slower than
+the client's timeout, truncated bodies, bytes that are not UTF-8, prose instead of the fields.
+
+It counts requests in flight at the server, which is the honest place to check that a client's
+concurrency bound holds and how well it is used. It always stops by itself: after
+`max_requests` requests or `max_seconds`, whichever comes first, so a crashed benchmark or test
+cannot leave it running.
+
+Run it standalone (the benchmark does, so the teacher's CPU work stays out of the client's
+process): `python -m foveate_dspy.loopback --latency 0.5` prints `port N` and serves until it
+stops; `GET /stats` returns the counters as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+HOST = "127.0.0.1"
+CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+PROSE = "Here are some thoughts about the article. It is an interesting text and covers several topics."
+
+Responder = Callable[[list[dict[str, Any]]], str]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How to misbehave on one request instead of answering it.
+
+    kind: "status" (reply `status` with an OpenAI-style error body, plus a Retry-After header when
+    `retry_after` is set: seconds or an HTTP-date), "slow" (wait `delay` seconds before answering
+    normally: a client with a shorter timeout gives up), "truncate" (announce the full length, send
+    half the body, close), "non_utf8" (a 200 whose body is not UTF-8), "prose" (a normal reply
+    whose text is prose without the [[ ## field ## ]] markers), "drop" (close without replying).
+    """
+
+    kind: str
+    status: int = 500
+    retry_after: str | None = None
+    delay: float = 0.0
+
+
+FaultPlan = Callable[[int, dict[str, Any]], Fault | None]
+"""(0-based request number, parsed request body) -> the fault for it, or None to answer."""
+
+
+def first_n(n: int, fault: Fault) -> FaultPlan:
+    """A plan that fails the first n requests with `fault`, then answers normally."""
+    return lambda number, _body: fault if number < n else None
+
+
+def every_nth(n: int, fault: Fault) -> FaultPlan:
+    """A plan that fails requests n-1, 2n-1, ... with `fault` (one request in n)."""
+    return lambda number, _body: fault if number % n == n - 1 else None
+
+
+def offline_responder(embedder: str = "minilm") -> Responder:
+    """Answer each request the way the offline teacher answers the same messages."""
+    from foveate_dspy.offline import respond_to_messages
+
+    return lambda messages: respond_to_messages(messages, embedder=embedder)
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token: the server reports usage, it has no tokenizer."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+@dataclass
+class ServerStats:
+    """What the server saw. In-flight time is integrated only while at least one request runs."""
+
+    requests: int = 0
+    replies: Counter[str] = field(default_factory=Counter)  # "200", "429", "truncate", ...
+    in_flight: int = 0
+    max_in_flight: int = 0
+    in_flight_seconds: float = 0.0  # integral of in_flight over time
+    busy_seconds: float = 0.0  # time with at least one request in flight
+    first_start: float | None = None
+    last_end: float | None = None
+    respond_cpu_seconds: float = 0.0  # thread CPU spent producing replies
+    _changed: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        window = (self.last_end - self.first_start) if self.first_start is not None and self.last_end is not None else 0.0
+        return {
+            "requests": self.requests,
+            "replies": dict(self.replies),
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "mean_in_flight": self.in_flight_seconds / window if window > 0 else 0.0,
+            "window_seconds": window,
+            "busy_seconds": self.busy_seconds,
+            "respond_cpu_seconds": self.respond_cpu_seconds,
+        }
+
+
+class LoopbackServer:
+    """The server in a background thread; use as a context manager, or `start()`/`stop()`."""
+
+    def __init__(
+        self,
+        respond: Responder | None = None,
+        latency: float = 0.0,
+        faults: FaultPlan | None = None,
+        max_requests: int = 100_000,
+        max_seconds: float = 600.0,
+        port: int = 0,
+    ) -> None:
+        self.respond = respond or offline_responder()
+        self.latency = latency
+        self.faults = faults
+        self.max_requests = max_requests
+        self.max_seconds = max_seconds
+        self.stats = ServerStats()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd = _HTTPServer((HOST, port), _Handler)
+        self._httpd.owner = self
+        self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The api_base to give an OpenAI-compatible client."""
+        return f"http://{HOST}:{self.port}/v1"
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        self._timer = threading.Timer(self.max_seconds, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; safe to call from any thread, more than once."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self._timer is not None and threading.current_thread() is not self._timer:
+            self._timer.cancel()
+        if self._thread is not None:
+            self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def wait(self) -> None:
+        """Block until the server has stopped (by itself or through `stop`)."""
+        self._stopping.wait()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- accounting, called from handler threads --------------------------------------------
+
+    def _enter(self) -> int | None:
+        """Count a request in; None when the request budget is spent (the server then stops)."""
+        with self._lock:
+            if self.stats.requests >= self.max_requests:
+                return None
+            number = self.stats.requests
+            self.stats.requests += 1
+            self._account(+1)
+            return number
+
+    def _leave(self, reply: str) -> None:
+        with self._lock:
+            self._account(-1)
+            self.stats.replies[reply] += 1
+            done = self.stats.requests >= self.max_requests and self.stats.in_flight == 0
+        if done:
+            threading.Thread(target=self.stop, daemon=True).start()
+
+    def _account(self, delta: int) -> None:
+        now = time.monotonic()
+        stats = self.stats
+        if stats.in_flight:
+            stats.in_flight_seconds += stats.in_flight * (now - stats._changed)
+            stats.busy_seconds += now - stats._changed
+        stats._changed = now
+        stats.in_flight += delta
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        if stats.first_start is None:
+            stats.first_start = now
+        if delta < 0:
+            stats.last_end = now
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return self.stats.as_dict()
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait, waking early if the server stops; True when the full time passed."""
+        return not self._stopping.wait(max(0.0, seconds))
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    owner: LoopbackServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as providers do; clients pool connections
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/stats":
+            self._send(200, json.dumps(self.server.owner.snapshot()).encode())
+        else:
+            self._send(404, _error_body("not found", "not_found"))
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path not in CHAT_PATHS:
+            self._send(404, _error_body(f"no route {self.path}", "not_found"))
+            return
+        number = owner._enter()
+        if number is None:
+            self._send(503, _error_body("loopback server request budget spent", "server_stopping"))
+            return
+        reply = "dropped"
+        try:
+            reply = self._serve(owner, number, raw)
+        except (BrokenPipeError, ConnectionResetError):
+            reply = "client_gone"  # the client timed out or was cancelled
+        finally:
+            owner._leave(reply)
+
+    def _serve(self, owner: LoopbackServer, number: int, raw: bytes) -> str:
+        started = time.monotonic()
+        try:
+            body = json.loads(raw)
+            messages = body["messages"]
+        except (ValueError, KeyError, TypeError):
+            self._send(400, _error_body("request body is not an OpenAI chat request", "invalid_request"))
+            return "400"
+        fault = owner.faults(number, body) if owner.faults is not None else None
+        if fault is not None and fault.kind == "status":
+            owner.sleep(owner.latency)
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            self._send(fault.status, _error_body(f"injected {fault.status}", "loopback_fault"), headers)
+            return str(fault.status)
+        if fault is not None and fault.kind == "drop":
+            owner.sleep(owner.latency)
+            self.close_connection = True
+            return "drop"
+        cpu = time.thread_time()
+        text = PROSE if fault is not None and fault.kind == "prose" else owner.respond(messages)
+        with owner._lock:
+            owner.stats.respond_cpu_seconds += time.thread_time() - cpu
+        delay = fault.delay if fault is not None and fault.kind == "slow" else owner.latency
+        if not owner.sleep(delay - (time.monotonic() - started)):
+            self.close_connection = True
+            return "stopped"
+        payload = _completion(body, messages, text, number)
+        if fault is not None and fault.kind == "truncate":
+            self._send(200, payload[: len(payload) // 2], declared_length=len(payload))
+            self.close_connection = True
+            return "truncate"
+        if fault is not None and fault.kind == "non_utf8":
+            self._send(200, b"\xff\xfe\xfa not utf-8 \xc3\x28 " + payload[:20])
+            return "non_utf8"
+        self._send(200, payload)
+        return "prose" if fault is not None and fault.kind == "prose" else "200"
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None, declared_length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(declared_length if declared_length is not None else len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": code, "code": code}}).encode()
+
+
+def _completion(body: dict[str, Any], messages: list[dict[str, Any]], text: str, number: int) -> bytes:
+    prompt_chars = sum(len(_content_text(m.get("content"))) for m in messages)
+    prompt_tokens = max(1, math.ceil(prompt_chars / 4))
+    completion_tokens = estimate_tokens(text)
+    return json.dumps(
+        {
+            "id": f"chatcmpl-loopback-{number}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "loopback"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    ).encode()
+
+
+def _content_text(content: Any) -> str:
+    """OpenAI message content is a string or a list of typed parts; only text counts here."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m foveate_dspy.loopback",
+        description="Serve the offline teacher as an OpenAI-compatible endpoint on 127.0.0.1 (benchmarks, tests).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds before each reply (default 0.5)")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop after this long at most")
+    parser.add_argument("--embedder", default="minilm", help="the offline teacher's embedder (name or path)")
+    args = parser.parse_args(argv)
+    server = LoopbackServer(
+        offline_responder(args.embedder), args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port
+    )
+    with server:
+        print(f"port {server.port}", flush=True)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+    print(json.dumps(server.snapshot()), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
