@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 INPUT_HELP = """\
 inputs are [NAME=]SOURCE, SOURCE one of:
@@ -107,8 +108,12 @@ def _add_judge_options(parser: argparse.ArgumentParser) -> None:
 def _add_difficulty_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("difficulty head-to-head")
     group.add_argument("--corpus", type=Path,
-                       help="corpus JSONL with the article texts (id + content/context/text), looked up by "
+                       help="the corpus the instructions were compiled from (JSONL with id + content/context/"
+                            "text, CSV, Parquet, a text folder; read as the compile reads it), looked up by "
                             "article_id; not needed when records carry 'context'/'article'")
+    group.add_argument("--chunk-tokens", type=int,
+                       help="the --chunk-tokens the instructions were compiled with, so chunk ids match "
+                            "(default: the compile's default)")
     group.add_argument("--per-article", type=_positive,
                        help="at most K instructions per side and article (default: as many as the smaller side has)")
     group.add_argument("--max-articles", type=_positive, help="judge a seeded random subset of M shared articles")
@@ -186,11 +191,16 @@ def _console(stderr: bool = False) -> Any:
 
     stream = sys.stderr if stderr else sys.stdout
     # CI logs are not terminals; rich would squeeze tables to 80 columns there
-    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
+    # markup off: method names, paths and LM replies are printed literally, brackets and all;
+    # soft wrap: a file:line in an error message stays on one line for grep
+    return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=True,
+                   width=None if stream.isatty() else 160)
 
 
 def _warn(message: str) -> None:
-    _console(stderr=True).print(f"[yellow]warning:[/yellow] {message}")
+    from rich.text import Text
+
+    _console(stderr=True).print(Text("warning:", style="yellow"), message)
 
 
 def _load(specs: Sequence[str]) -> list[Any]:
@@ -245,11 +255,11 @@ def cmd_diversity(args: argparse.Namespace) -> int:
         console.print(f"embedder: {embedder_label(args.embedder)}")
     for r in results:
         if r.undefined:
-            console.print(f"[bold]{r.method}[/bold]: diversity undefined — {r.undefined}")
+            console.print(f"{r.method}: diversity undefined — {r.undefined}")
         if r.n_empty_skipped:
             _warn(f"{r.method}: {r.n_empty_skipped} empty instruction(s) left out")
         if r.most_similar:
-            console.print(f"[bold]{r.method}[/bold]: most similar pairs")
+            console.print(f"{r.method}: most similar pairs")
             for pair in r.most_similar:
                 console.print(f"  {pair['cosine']:.3f}  {pair['a']!r}  /  {pair['b']!r}")
     if sample is None and len({r.n for r in results}) > 1:
@@ -262,7 +272,7 @@ def cmd_diversity(args: argparse.Namespace) -> int:
 def _corpus(args: argparse.Namespace) -> dict[str, str] | None:
     from evals.records import load_corpus
 
-    return load_corpus(args.corpus) if args.corpus else None
+    return load_corpus(args.corpus, args.chunk_tokens) if args.corpus else None
 
 
 def _judge_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -271,7 +281,7 @@ def _judge_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_head_to_head(h: Any) -> None:
     console = _console()
-    console.print(f"[bold]Difficulty: {h.method_a} (A) vs {h.method_b} (B)[/bold] — judge: {h.judge}")
+    console.print(f"Difficulty: {h.method_a} (A) vs {h.method_b} (B) — judge: {h.judge}")
     console.print(f"  shared articles {h.shared_articles}, compared {h.compared}, "
                   f"skipped without text {h.articles_missing_text}, instructions per side {h.instructions_per_side}")
 
@@ -345,9 +355,15 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from evals.records import require_field
     from evals.report import ReportOptions, build_report, write_report
 
     sets = _load(args.inputs)
+    for instruction_set in sets:  # fail before any model is loaded, and say which flag skips the eval
+        if not args.no_difficulty and len(sets) > 1:
+            require_field(instruction_set, "article_id", "needed by the head-to-head; --no-difficulty skips it")
+        if not args.no_quality:
+            require_field(instruction_set, "output", "needed by answer quality; --no-quality skips it")
     options = ReportOptions(
         tokenizer=args.tokenizer, orders=args.orders, sample=args.sample, seeds=_seeds(args),
         embedder=None if args.embedder == "none" else args.embedder, top_pairs=args.top_pairs,
@@ -366,9 +382,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
-    from evals.regression import (REGRESSED, MISSING, checks_as_rows, compare_metrics, failed, parse_overrides,
-                                  read_metrics)
+    from evals.regression import (
+        MISSING,
+        REGRESSED,
+        checks_as_rows,
+        compare_metrics,
+        failed,
+        parse_overrides,
+        read_metrics,
+    )
 
     current, better = read_metrics(args.report)
     baseline, baseline_better = read_metrics(args.baseline)
@@ -384,9 +408,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return "—" if value is None else (f"{value:+.4f}" if signed else f"{value:.4f}")
 
     for c in checks:
-        style = "bold red" if c.status in (REGRESSED, MISSING) else ""
+        status = Text(c.status, style="bold red" if c.status in (REGRESSED, MISSING) else "")
         table.add_row(c.metric, c.better, num(c.baseline), num(c.current), num(c.delta, signed=True),
-                      f"{c.tolerance:g}", f"[{style}]{c.status}[/{style}]" if style else c.status)
+                      f"{c.tolerance:g}", status)
     console = _console()
     console.print(table)
     if args.json:
@@ -410,5 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (InputError, RuntimeError) as exc:
-        _console(stderr=True).print(f"[red]error:[/red] {exc}")
+        from rich.text import Text
+
+        _console(stderr=True).print(Text("error:", style="red"), str(exc))
         return EXIT_INPUT

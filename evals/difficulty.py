@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from evals.judging import DEFAULT_THREADS, JudgeReply, run_concurrently
 from evals.records import InstructionSet, require_field

@@ -9,8 +9,8 @@ the upper triangle in row blocks of a bounded size, so memory stays O(block * n)
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -24,7 +24,8 @@ A value is null when the metric is undefined (e.g. diversity of fewer than two i
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 HIGHER, LOWER = "higher", "lower"
 

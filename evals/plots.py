@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-_COLORS = {"win": "#2e7d32", "tie": "#9e9e9e", "lose": "#c62828", "high": "#2e7d32", "medium": "#f9a825", "low": "#c62828"}
+_COLORS = {"win": "#2e7d32", "tie": "#9e9e9e", "lose": "#c62828",
+           "high": "#2e7d32", "medium": "#f9a825", "low": "#c62828"}
 
 
 def _pyplot():
@@ -26,7 +28,8 @@ def plot_diversity(results: Sequence[Any], path: Path) -> Path | None:
     panels = [("selfbleu", "SelfBLEU diversity")]
     if any(r.embedding is not None for r in defined):
         panels.append(("embedding", "Embedding diversity"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(5.0, 1.6 * len(defined)) * len(panels), 4.2), squeeze=False)
+    width = max(5.0, 1.6 * len(defined)) * len(panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 4.2), squeeze=False)
     labels = [f"{r.method}\nn={r.n}" for r in defined]
     for ax, (key, title) in zip(axes[0], panels):
         values = [getattr(r, key) or 0.0 for r in defined]
@@ -41,7 +44,12 @@ def plot_diversity(results: Sequence[Any], path: Path) -> Path | None:
         ax.set_ylabel("diversity (higher = more diverse)")
         ax.grid(axis="y", alpha=0.3)
     seeds = defined[0].seeds
-    subtitle = f"equal size, mean ± std over {len(seeds)} seeds" if seeds else "whole sets (sizes differ: compare with care)"
+    if seeds:
+        subtitle = f"equal size, mean ± std over {len(seeds)} seeds"
+    elif len({r.n for r in defined}) > 1:
+        subtitle = "whole sets of different sizes: compare with care"
+    else:
+        subtitle = "whole sets"
     fig.suptitle(f"Diversity per method — {subtitle}", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -65,15 +73,16 @@ def plot_difficulty(results: Sequence[Any], path: Path) -> Path | None:
         xs = [i + offset for i in range(len(judged))]
         ax.bar(xs, rates, width, yerr=[lower, upper], capsize=4, label=outcome, color=_COLORS[outcome],
                edgecolor="black", linewidth=0.6)
-        for x, rate in zip(xs, rates):
-            ax.annotate(f"{rate:.0%}", (x, rate), xytext=(0, 10), textcoords="offset points", ha="center", fontsize=8)
+        for x, rate, ci in zip(xs, rates, intervals):
+            ax.annotate(f"{rate:.0%}", (x, ci[1]), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(range(len(judged)))
     ax.set_xticklabels([f"{h.method_a}\nvs {h.method_b}\n({h.compared - h.invalid} articles)" for h in judged])
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, 1.1)
     ax.set_ylabel("share of judged articles")
-    ax.legend(loc="upper right", ncols=3, fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title(f"Difficulty head-to-head (judge: {judged[0].judge}; 95% Wilson intervals)", fontsize=10)
+    ax.set_title(f"Difficulty head-to-head: A vs B\njudge: {judged[0].judge}; whiskers: 95% Wilson intervals",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -81,27 +90,28 @@ def plot_difficulty(results: Sequence[Any], path: Path) -> Path | None:
 
 
 def plot_levels(level_counts: dict[str, dict[str, int]], path: Path) -> Path | None:
-    """Instructions per level, grouped by method."""
-    if not level_counts:
+    """One horizontal bar per method, split into its levels, counts written on the segments."""
+    if not any(level_counts.values()):
         return None
     plt = _pyplot()
     levels = sorted({level for counts in level_counts.values() for level in counts})
-    methods = list(level_counts)
-    fig, ax = plt.subplots(figsize=(max(5.5, 1.2 * len(levels) * len(methods)), 4.2))
-    width = 0.8 / len(methods)
-    for index, method in enumerate(methods):
-        xs = [i + (index - (len(methods) - 1) / 2) * width for i in range(len(levels))]
-        counts = [level_counts[method].get(level, 0) for level in levels]
-        ax.bar(xs, counts, width, label=method, edgecolor="black", linewidth=0.6)
-        for x, count in zip(xs, counts):
+    methods = list(level_counts)[::-1]  # first input on top
+    colors = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(9.0, 1.2 + 0.6 * len(methods)))
+    left = [0] * len(methods)
+    for index, level in enumerate(levels):
+        counts = [level_counts[m].get(level, 0) for m in methods]
+        bars = ax.barh(methods, counts, left=left, label=level, color=colors(index % 10), edgecolor="black",
+                       linewidth=0.6)
+        for bar, count in zip(bars, counts):
             if count:
-                ax.annotate(str(count), (x, count), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
-    ax.set_xticks(range(len(levels)))
-    ax.set_xticklabels(levels)
-    ax.set_ylabel("instructions")
+                ax.annotate(str(count), (bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2),
+                            ha="center", va="center", fontsize=8)
+        left = [a + b for a, b in zip(left, counts)]
+    ax.set_xlabel("instructions")
     ax.set_title("Instructions per level")
-    ax.legend(fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, title="level")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SQUAD_PREFIXES = ("squad:", "squad-one:")
 TEST_QUESTIONS_METHOD = "test-questions"
-ARTICLE_TEXT_FIELDS = ("content", "context", "text")
 RECORD_ARTICLE_FIELDS = ("context", "article")
 
 
@@ -163,17 +163,32 @@ def load_squad_questions(path: Path, one_per_paragraph: bool = False) -> list[In
     return records
 
 
-def load_corpus(path: Path) -> dict[str, str]:
-    """Article id -> text. Records without ``id`` get their 0-based record index as id."""
-    corpus: dict[str, str] = {}
-    for index, (lineno, obj) in enumerate(iter_jsonl(path)):
-        where = f"{path}:{lineno}"
-        text = _first_present(obj, ARTICLE_TEXT_FIELDS, where)
-        if text is None:
-            raise InputError(f"{where}: missing article text (one of {', '.join(ARTICLE_TEXT_FIELDS)})")
-        article_id = _string_field(obj, "id", where, required=False)
-        corpus[article_id if article_id is not None else str(index)] = text
-    return corpus
+def load_corpus(path: Path, chunk_tokens: int | None = None) -> dict[str, str]:
+    """Article id -> text, read exactly as ``python -m foveate_dspy.compile`` reads a corpus.
+
+    Sharing the compile's reader means the same formats (JSONL, CSV, Parquet, text folders) and,
+    above all, the same article ids: records without an id and the chunks of long documents
+    (``<id>#chunk<k>``) get the ids the instructions carry. ``chunk_tokens`` must match the
+    compile run's ``--chunk-tokens`` (default: the compile's default). A chunked document can
+    also be looked up by its own id, as the concatenation of its chunks.
+    """
+    from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
+    from foveate_dspy.corpus import CorpusError
+    from foveate_dspy.corpus import load_corpus as load_articles
+
+    try:
+        articles = load_articles(path, chunk_tokens=DEFAULT_CHUNK_TOKENS if chunk_tokens is None else chunk_tokens)
+    except CorpusError as exc:
+        raise InputError(str(exc)) from exc
+    texts = {article.id: article.text for article in articles}
+    chunks_of: dict[str, list[str]] = {}
+    for article in articles:
+        source_id = article.source.get("source_id")
+        if article.source.get("chunks", 1) > 1 and source_id is not None:
+            chunks_of.setdefault(str(source_id), []).append(article.text)
+    for source_id, parts in chunks_of.items():
+        texts.setdefault(source_id, " ".join(parts))
+    return texts
 
 
 def _split_name(spec: str) -> tuple[str | None, str]:

@@ -94,7 +94,8 @@ def compare_metrics(
         delta = now - base
         limit = allowed * abs(base) if relative else allowed
         worse = -delta if direction == HIGHER else delta if direction == LOWER else 0.0
-        checks.append(MetricCheck(name, base, now, delta, allowed, direction, REGRESSED if worse > limit + 1e-12 else OK))
+        status = REGRESSED if worse > limit + 1e-12 else OK
+        checks.append(MetricCheck(name, base, now, delta, allowed, direction, status))
     return checks
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from evals.diversity import DiversityResult, measure_diversity
 from evals.embedding import DEFAULT_EMBEDDER, Embedder, embedder_label, load_embedder

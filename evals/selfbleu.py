@@ -19,9 +19,9 @@ sentence, ``exp(1 - r/h)`` otherwise, with length ties broken towards the shorte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from typing import Sequence
+from itertools import chain, pairwise
 
 import numpy as np
 
@@ -44,12 +44,37 @@ class SelfBleuResult:
     orders: tuple[int, ...]
 
 
+_PARTITION_TARGET = 1 << 14  # keys per hash partition: its table then stays in CPU cache
+
+
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hash-based dense codes (linear time, unlike the sort in ``np.unique``)."""
+    """Dense codes and the distinct values, in linear time (hashing, unlike ``np.unique``'s sort).
+
+    Large integer arrays are first split by a multiplicative hash into partitions of ~16k keys
+    (a stable radix sort on a 16-bit bucket id, also linear) and each partition is hashed on its
+    own: one table of millions of keys misses the cache on nearly every insert and made the
+    whole computation grow faster than its input.
+    """
     import pandas as pd
 
-    codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.int64, copy=False), np.asarray(uniques)
+    bits = int(np.clip(np.round(np.log2(max(1, values.size) / _PARTITION_TARGET)), 0, 12))
+    if values.dtype == object or bits == 0:
+        codes, uniques = pd.factorize(values, sort=False)
+        return codes.astype(np.int64, copy=False), np.asarray(uniques)
+    bucket = ((values.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.uint16)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(bucket, minlength=1 << bits))))
+    grouped = values[order]
+    codes = np.empty(values.size, dtype=np.int64)
+    uniques, offset = [], 0
+    for lo, hi in pairwise(bounds):
+        if lo == hi:
+            continue
+        part_codes, part_uniques = pd.factorize(grouped[lo:hi], sort=False)
+        codes[order[lo:hi]] = part_codes + offset
+        uniques.append(part_uniques)
+        offset += part_uniques.size
+    return codes, np.concatenate(uniques)
 
 
 def _clipped_matches(
@@ -123,6 +148,12 @@ def self_bleu_matrix(
             keep = tokens_left[positions] >= k
             positions = positions[keep]
             gram_id, _ = _factorize(gram_id[keep] * vocab + tokens[positions + k - 1])
+        # An n-gram seen once in the whole set matches nothing, and neither does any longer n-gram
+        # starting with it: drop those positions for this order and all higher ones. Most 3- to
+        # 5-grams are unique, so the higher orders touch a fraction of the tokens.
+        if gram_id.size:
+            repeated = np.bincount(gram_id)[gram_id] >= 2
+            positions, gram_id = positions[repeated], gram_id[repeated]
         matches = _clipped_matches(sent_of_token[positions], gram_id, n)
         if k == 1:
             unigram_matches = matches

@@ -8,7 +8,7 @@ tokenizer is the option for people who want BLEU's usual MT tokenisation.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 TOKENIZERS = ("treebank", "13a")
 DEFAULT_TOKENIZER = "treebank"

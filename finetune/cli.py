@@ -41,15 +41,28 @@ def _add_common_run_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_eval_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("evaluation")
-    group.add_argument("--questions", type=Path, required=True, help="test questions: SQuAD records or flat {question, answers} JSONL")
+    group.add_argument(
+        "--questions", type=Path, required=True, help="test questions: SQuAD records or flat {question, answers} JSONL"
+    )
     group.add_argument("--limit", type=_positive_int, help="use only the first N questions")
-    group.add_argument("--with-context", action="store_true", help="give the model the passage (default: closed-book, as the paper)")
-    group.add_argument("--gen-batch-size", type=_positive_int, default=16, help="questions answered per batch (default: 16)")
+    group.add_argument(
+        "--with-context", action="store_true", help="give the model the passage (default: closed-book, as the paper)"
+    )
+    group.add_argument(
+        "--gen-batch-size", type=_positive_int, default=16, help="questions answered per batch (default: 16)"
+    )
     group.add_argument("--temperature", type=float, default=0.5, help="sampling temperature; 0 = greedy (default: 0.5)")
     group.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default: 0.95)")
     group.add_argument("--max-new-tokens", type=_positive_int, default=256, help="answer length limit (default: 256)")
-    group.add_argument("--rounds", type=_positive_int, default=1, help="sample every answer K times; report mean ± std (default: 1)")
-    group.add_argument("--sample-seed", type=int, default=0, help="seed for sampling (round r uses seed + r) and subsampling (default: 0)")
+    group.add_argument(
+        "--rounds", type=_positive_int, default=1, help="sample every answer K times; report mean ± std (default: 1)"
+    )
+    group.add_argument(
+        "--sample-seed",
+        type=int,
+        default=0,
+        help="seed for sampling (round r uses seed + r) and, in compare, per-article subsampling (default: 0)",
+    )
     group.add_argument(
         "--judge",
         default="offline",
@@ -70,42 +83,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="QLoRA/LoRA fine-tune a base model on an instructions.jsonl", epilog=EPILOG)
+    train = commands.add_parser(
+        "train", help="QLoRA/LoRA fine-tune a base model on an instructions.jsonl", epilog=EPILOG
+    )
     train.add_argument("--data", type=Path, required=True, help="instructions.jsonl (instruction, output per line)")
     train.add_argument("--base-model", required=True, help="local model directory (or a hub name when online)")
     train.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, adapter, summary)")
-    train.add_argument("--resume", action="store_true", help="continue an unfinished run in --out from its last checkpoint")
+    train.add_argument(
+        "--resume", action="store_true", help="continue an unfinished run in --out from its last checkpoint"
+    )
     train.add_argument("--overwrite", action="store_true", help="delete the run already in --out and start over")
     _add_common_run_flags(train)
     add_train_flags(train)
 
-    evaluate = commands.add_parser("evaluate", help="answer test questions; score recall and judged accuracy", epilog=EPILOG)
-    evaluate.add_argument("--model", required=True, help="a `finetune train` run directory, a PEFT adapter or a full model")
+    evaluate = commands.add_parser(
+        "evaluate", help="answer test questions; score recall and judged accuracy", epilog=EPILOG
+    )
+    evaluate.add_argument(
+        "--model", required=True, help="a `finetune train` run directory, a PEFT adapter or a full model"
+    )
     evaluate.add_argument("--out", type=Path, required=True, help="evaluation directory (items.jsonl, summary.json)")
     evaluate.add_argument("--overwrite", action="store_true", help="discard an earlier evaluation in --out")
     evaluate.add_argument(
-        "--quant", action=argparse.BooleanOptionalAction, default=None, help="load in 4-bit (default: as the run was trained)"
+        "--quant",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="load in 4-bit (default: as the run was trained)",
     )
     evaluate.add_argument("--prompt-format", choices=PROMPT_FORMATS, help="override the run's prompt format")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_eval_flags(evaluate)
 
     compare = commands.add_parser(
-        "compare", help="train+evaluate several instruction files against one base model (Table 4, Figure 3)", epilog=EPILOG
+        "compare",
+        help="train+evaluate several instruction files against one base model (Table 4, Figure 3)",
+        epilog=EPILOG,
     )
-    compare.add_argument("runs", nargs="*", metavar="NAME=PATH", help="instruction files to compare, e.g. self-foveate=sf.jsonl")
+    compare.add_argument(
+        "runs", nargs="*", metavar="NAME=PATH", help="instruction files to compare, e.g. self-foveate=sf.jsonl"
+    )
     compare.add_argument("--base-model", required=True, help="local model directory (or a hub name when online)")
     compare.add_argument("--out", type=Path, required=True, help="comparison directory (one subdirectory per run)")
-    compare.add_argument("--sizes", type=_sizes, default=[], help="also run each file cut to k instructions per article, e.g. 1,2,4,8")
-    compare.add_argument("--include-base", action="store_true", help="also evaluate the untuned base model (the 'None' row)")
+    compare.add_argument(
+        "--sizes", type=_sizes, default=[], help="also run each file cut to k instructions per article, e.g. 1,2,4,8"
+    )
+    compare.add_argument(
+        "--include-base", action="store_true", help="also evaluate the untuned base model (the 'None' row)"
+    )
     _add_common_run_flags(compare)
     add_train_flags(compare)
     _add_eval_flags(compare)
 
     tiny = commands.add_parser("make-tiny", help="build a tiny random Llama + offline tokenizer for demos and CI")
-    tiny.add_argument("--out", type=Path, required=True, help="directory to write the model into (must be new or empty)")
-    tiny.add_argument("--corpus", type=Path, required=True, help="JSONL to train the tokenizer on (corpus, SQuAD or instructions)")
-    tiny.add_argument("--vocab-size", type=_positive_int, default=2000, help="tokenizer vocabulary size (default: 2000)")
+    tiny.add_argument(
+        "--out", type=Path, required=True, help="directory to write the model into (must be new or empty)"
+    )
+    tiny.add_argument(
+        "--corpus", type=Path, required=True, help="JSONL to train the tokenizer on (corpus, SQuAD or instructions)"
+    )
+    tiny.add_argument(
+        "--vocab-size", type=_positive_int, default=2000, help="tokenizer vocabulary size (default: 2000)"
+    )
     tiny.add_argument("--chat-template", action="store_true", help="give the tokenizer a minimal chat template")
     tiny.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default: 0)")
     return parser
@@ -139,7 +177,8 @@ def _print_scores(summary: dict) -> None:
 
     print(
         f"recall {fmt(summary['recall'])}  accuracy {fmt(summary['accuracy'])}  "
-        f"unparseable {summary['unparseable']['total']}  ({summary['n_questions']} questions x {summary['rounds']} round(s), "
+        f"unparseable {summary['unparseable']['total']}  "
+        f"({summary['n_questions']} questions x {summary['rounds']} round(s), "
         f"judge: {summary['judge']})"
     )
 
@@ -149,7 +188,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = resolve_config(args.config, vars(args))
     summary = train(
-        args.data, args.base_model, args.out, config, resume=args.resume, overwrite=args.overwrite, show_progress=not args.no_progress
+        args.data,
+        args.base_model,
+        args.out,
+        config,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        show_progress=not args.no_progress,
     )
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0
@@ -208,7 +253,9 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_make_tiny(args: argparse.Namespace) -> int:
     from finetune.tiny import make_tiny
 
-    path = make_tiny(args.out, args.corpus, vocab_size=args.vocab_size, chat_template=args.chat_template, seed=args.seed)
+    path = make_tiny(
+        args.out, args.corpus, vocab_size=args.vocab_size, chat_template=args.chat_template, seed=args.seed
+    )
     print(f"tiny model written to {path}")
     return 0
 

@@ -20,7 +20,7 @@ from typing import Any
 from finetune.config import TrainConfig
 from finetune.errors import FinetuneError
 from finetune.evaluate import evaluate
-from finetune.generation import Sampling
+from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.judging import Judge
 from finetune.records import iter_jsonl, load_instructions, write_jsonl
 from finetune.train import train
@@ -51,7 +51,9 @@ def parse_named_files(specs: Sequence[str]) -> list[tuple[str, Path]]:
         if not sep or not name or not path:
             raise FinetuneError(f"'{spec}': expected NAME=PATH (e.g. self-foveate=runs/sf/instructions.jsonl)")
         if not _NAME.fullmatch(name) or name == BASE_RUN:
-            raise FinetuneError(f"'{name}': run names use letters, digits, '.', '_' and '-' (and '{BASE_RUN}' is reserved)")
+            raise FinetuneError(
+                f"'{name}': run names use letters, digits, '.', '_' and '-' (and '{BASE_RUN}' is reserved)"
+            )
         if any(name == seen for seen, _ in parsed):
             raise FinetuneError(f"run name '{name}' is given twice")
         if not Path(path).is_file():
@@ -80,7 +82,9 @@ def subsample_per_article(path: Path, per_article: int, seed: int) -> list[dict[
     return [obj for _, obj in sorted(kept, key=lambda pair: pair[0])]
 
 
-def plan_runs(named: list[tuple[str, Path]], sizes: Sequence[int], include_base: bool, out: Path, seed: int) -> list[RunSpec]:
+def plan_runs(
+    named: list[tuple[str, Path]], sizes: Sequence[int], include_base: bool, out: Path, seed: int
+) -> list[RunSpec]:
     """Rows to run: base (optional), every file in full, every file at every size."""
     runs = [RunSpec(BASE_RUN, None, None, None)] if include_base else []
     for name, path in named:
@@ -109,7 +113,7 @@ def compare(
     *,
     sizes: Sequence[int] = (),
     include_base: bool = False,
-    sampling: Sampling = Sampling(),
+    sampling: Sampling = PAPER_SAMPLING,
     rounds: int = 1,
     batch_size: int = 16,
     limit: int | None = None,
@@ -134,7 +138,15 @@ def compare(
         if run.data is None:
             model, n_records, n_articles, method = base_model, 0, 0, "none (base model)"
         else:
-            train(run.data, base_model, out / run.name / "train", config, resume=True, show_progress=show_progress, log=log)
+            train(
+                run.data,
+                base_model,
+                out / run.name / "train",
+                config,
+                resume=True,
+                show_progress=show_progress,
+                log=log,
+            )
             records = load_instructions(run.data)
             model = str(out / run.name / "train")
             n_records = len(records)

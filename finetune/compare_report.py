@@ -65,7 +65,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     for offset, metric in ((-width / 2, "recall"), (width / 2, "accuracy")):
         means = [row[metric]["mean"] or 0.0 for row in full]
         errors = [row[metric]["std"] or 0.0 for row in full]
-        bars.bar([p + offset for p in positions], means, width, yerr=errors, capsize=3, label=metric)
+        drawn = bars.bar([p + offset for p in positions], means, width, yerr=errors, capsize=3, label=metric)
+        bars.bar_label(drawn, labels=[f"{m:.3f}" for m in means], fontsize=7, padding=2)
     bars.set_xticks(list(positions), [row["name"] for row in full], rotation=20, ha="right")
     bars.set_ylabel("score")
     bars.set_ylim(0, 1)
@@ -83,7 +84,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
                 capsize=3,
                 label=source,
             )
+        sizes = sorted({row["per_article"] for points in curves.values() for row in points})
         axis.set_xscale("log", base=2)
+        axis.set_xticks(sizes, [str(k) for k in sizes])
+        axis.minorticks_off()
+        axis.set_ylim(bottom=0)
         axis.set_xlabel("instructions per article")
         axis.set_ylabel(metric)
         axis.set_title(f"{metric.capitalize()} vs data scale")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.errors import FinetuneError
-from finetune.generation import Sampling
+from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
 from finetune.prompts import CONTEXT_INSTRUCTION
 from finetune.records import TestQuestion, load_questions
@@ -129,7 +129,7 @@ def evaluate(
     out: Path,
     judge: Judge,
     *,
-    sampling: Sampling = Sampling(),
+    sampling: Sampling = PAPER_SAMPLING,
     rounds: int = 1,
     batch_size: int = 16,
     limit: int | None = None,
@@ -175,16 +175,19 @@ def evaluate(
     if done:
         log(f"resuming: {len(done)} items already answered, {todo} to go")
 
-    started = time.perf_counter()
+    timings = {"load_seconds": 0.0, "generation_seconds": 0.0, "judge_seconds": 0.0}
+    new_rows: list[dict[str, Any]] = []
     if todo:
-        rows += _answer_and_judge(
+        new_rows, timings = _answer_and_judge(
             model, out, judge, pending, sampling, batch_size, with_context, seed, quant, prompt_format, show_progress
         )
-    elapsed = time.perf_counter() - started
+        rows += new_rows
+    generated = sum(row["generated_tokens"] for row in new_rows)
 
     summary = {
         "model": config["model"],
         "model_kind": described["kind"],
+        "loaded_in_4bit": described["quant"] if quant is None else quant,
         "questions": config["questions"],
         "n_questions": len(items),
         "rounds": rounds,
@@ -194,7 +197,11 @@ def evaluate(
         "judge_kind": judge.kind,
         **summarise(rows, rounds),
         "answered_this_session": todo,
-        "session_seconds": round(elapsed, 2),
+        **timings,
+        "generated_tokens_this_session": generated,
+        "generated_tokens_per_second": (
+            round(generated / timings["generation_seconds"], 1) if timings["generation_seconds"] else None
+        ),
     }
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -212,40 +219,55 @@ def _answer_and_judge(
     quant: bool | None,
     prompt_format: str | None,
     show_progress: bool,
-) -> list[dict[str, Any]]:
-    """Answer pending items round by round; judge and append each batch as soon as it is done."""
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Answer pending items round by round; judge and append each batch as soon as it is done.
+    Returns the new rows and the seconds spent loading the model, generating and judging."""
     from tqdm.auto import tqdm
 
     from finetune.generation import iter_answers
     from finetune.modeling import load_for_generation
     from finetune.prompts import render_prompt, resolve_prompt_format
 
+    started = time.perf_counter()
     loaded = load_for_generation(model, quant=quant)
+    loaded_at = time.perf_counter()
+    judge_seconds = 0.0
     fmt = resolve_prompt_format(loaded.tokenizer, prompt_format or loaded.prompt_format or "auto")
     new_rows: list[dict[str, Any]] = []
     total = sum(len(batch) for batch in pending.values())
-    with tqdm(total=total, desc="answering", unit="q", disable=not show_progress) as bar, (out / ITEMS).open(
-        "a", encoding="utf-8"
-    ) as sink:
+    with (
+        tqdm(total=total, desc="answering", unit="q", disable=not show_progress) as bar,
+        (out / ITEMS).open("a", encoding="utf-8") as sink,
+    ):
         for round_index, items in pending.items():
             prompts = [render_prompt(loaded.tokenizer, question_instruction(i, with_context), fmt) for i in items]
             for batch in iter_answers(
                 loaded.model, loaded.tokenizer, prompts, fmt, sampling, batch_size=batch_size, seed=seed + round_index
             ):
-                inputs = [JudgeInput(items[i].question, items[i].answers, text) for i, text in batch]
-                verdicts = judge.verdicts(inputs)
-                for (i, text), verdict in zip(batch, verdicts, strict=True):
+                judging = time.perf_counter()
+                verdicts = judge.verdicts(
+                    [JudgeInput(items[a.index].question, items[a.index].answers, a.text) for a in batch]
+                )
+                judge_seconds += time.perf_counter() - judging
+                for answer, verdict in zip(batch, verdicts, strict=True):
+                    item = items[answer.index]
                     row = {
                         "round": round_index,
-                        "id": items[i].qid,
-                        "question": items[i].question,
-                        "answers": list(items[i].answers),
-                        "generated": text,
-                        "recall": best_recall(text, items[i].answers),
+                        "id": item.qid,
+                        "question": item.question,
+                        "answers": list(item.answers),
+                        "generated": answer.text,
+                        "generated_tokens": answer.tokens,
+                        "recall": best_recall(answer.text, item.answers),
                         "verdict": verdict,
                     }
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
                     new_rows.append(row)
                 sink.flush()
                 bar.update(len(batch))
-    return new_rows
+    generation_seconds = time.perf_counter() - loaded_at - judge_seconds
+    return new_rows, {
+        "load_seconds": round(loaded_at - started, 2),
+        "generation_seconds": round(generation_seconds, 2),
+        "judge_seconds": round(judge_seconds, 2),
+    }

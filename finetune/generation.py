@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """One generated answer: its index into the prompts, its text, and how many tokens it took
+    (up to and including the stop token), for throughput figures."""
+
+    index: int
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True)
 class Sampling:
     """Decoding settings; defaults are the paper's evaluation settings (T 0.5, top-p 0.95, 256
     new tokens). Temperature 0 means greedy decoding."""
@@ -24,6 +34,9 @@ class Sampling:
     temperature: float = 0.5
     top_p: float = 0.95
     max_new_tokens: int = 256
+
+
+PAPER_SAMPLING = Sampling()
 
 
 def _stop_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -43,17 +56,18 @@ def iter_answers(
     *,
     batch_size: int,
     seed: int,
-) -> Iterator[list[tuple[int, str]]]:
-    """Yield, batch by batch, (index into `prompts`, generated answer) pairs."""
+) -> Iterator[list[Answer]]:
+    """Yield the answers batch by batch (in length order, not prompt order)."""
     import torch
 
+    stop_ids = _stop_ids(model, tokenizer)
     encoded = [encode_prompt(tokenizer, prompt, fmt) for prompt in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     sample = sampling.temperature > 0
     options = {
         "max_new_tokens": sampling.max_new_tokens,
         "do_sample": sample,
-        "eos_token_id": _stop_ids(model, tokenizer),
+        "eos_token_id": stop_ids,
         "pad_token_id": tokenizer.pad_token_id,
     }
     if sample:
@@ -71,6 +85,9 @@ def iter_answers(
                 output = model.generate(**batch, **options)
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            yield [(i, text.strip()) for i, text in zip(indices, texts, strict=True)]
+            stopped = torch.isin(new_tokens, torch.tensor(stop_ids, device=new_tokens.device))
+            # tokens up to and including the first stop token; all of them when none was hit
+            lengths = torch.where(stopped.any(dim=1), stopped.int().argmax(dim=1) + 1, new_tokens.shape[1])
+            yield [Answer(i, text.strip(), int(n)) for i, text, n in zip(indices, texts, lengths.tolist(), strict=True)]
     finally:
         tokenizer.padding_side = padding_side

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from finetune.errors import FinetuneError
 from finetune.scoring import contains_gold
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
@@ -94,6 +95,12 @@ class LLMJudge:
                 )
             except AdapterParseError:
                 return UNPARSEABLE
+            except Exception as err:  # network, auth, rate limit: the user must act, not the score
+                first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+                raise FinetuneError(
+                    f"judge '{self.name}' failed ({type(err).__name__}: {first[:300]}); "
+                    "answers judged so far are saved, rerun the same command to resume"
+                ) from err
         return prediction.verdict if prediction.verdict in (CORRECT, INCORRECT) else UNPARSEABLE
 
     def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:

@@ -8,10 +8,13 @@ an optional GPU-only dependency.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +43,9 @@ def require_4bit() -> None:
         try:
             import bitsandbytes  # noqa: F401  (import only to prove it loads)
         except Exception as err:  # bitsandbytes raises assorted errors on unsupported setups
-            problems.append(f"bitsandbytes fails to import ({str(err).splitlines()[0] if str(err) else type(err).__name__})")
+            problems.append(
+                f"bitsandbytes fails to import ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+            )
     if problems:
         raise FinetuneError(
             f"4-bit QLoRA cannot run here: {' and '.join(problems)}; rerun with --no-quant for plain LoRA"
@@ -51,7 +56,7 @@ def resolve_model_source(name: str, role: str = "base model") -> str:
     """A local model directory, or a hub name to try; a path that does not exist is an error."""
     path = Path(name).expanduser()
     if path.is_dir():
-        return str(path)
+        return str(path.resolve())  # absolute, so a run directory still finds it from elsewhere
     if path.exists():
         raise FinetuneError(f"{role} '{name}' is a file; expected a model directory (save_pretrained layout)")
     if not _HUB_NAME.fullmatch(name):
@@ -66,6 +71,15 @@ def _load_failure(name: str, err: Exception) -> FinetuneError:
     return FinetuneError(
         f"cannot load model '{name}': no such local directory, and the Hugging Face hub did not provide it ({first})"
     )
+
+
+@contextlib.contextmanager
+def quiet_peft() -> Iterator[None]:
+    """Silence one FutureWarning peft triggers inside transformers 5 (it still reads the renamed
+    `is_gradient_checkpointing`); it is not the user's to act on and would show on every run."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def compute_dtype() -> torch.dtype:
@@ -186,7 +200,8 @@ def load_for_generation(model: str, *, quant: bool | None = None) -> GenerationM
     if info["adapter"]:
         from peft import PeftModel
 
-        lm = PeftModel.from_pretrained(lm, info["adapter"])
+        with quiet_peft():
+            lm = PeftModel.from_pretrained(lm, info["adapter"])
         if not use_quant:
             lm = lm.merge_and_unload()
     lm.eval()

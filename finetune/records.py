@@ -42,7 +42,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     if not path.is_file():
         raise FinetuneError(f"{path}: no such file")
     seen = 0
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # tolerate a byte-order mark from Windows editors
         for lineno, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue

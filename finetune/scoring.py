@@ -50,6 +50,4 @@ def contains_gold(generated: str, golds: Sequence[str]) -> bool:
     This is the offline stand-in for the LLM judge: deterministic and free, stricter than a
     judge on paraphrases ("fifteen" vs "15"), so it is reported under its own name."""
     haystack = f" {normalize_answer(generated)} "
-    return any(
-        (needle := normalize_answer(gold)) and f" {needle} " in haystack for gold in golds
-    )
+    return any((needle := normalize_answer(gold)) and f" {needle} " in haystack for gold in golds)

@@ -25,7 +25,15 @@ from typing import Any
 
 from finetune.config import TrainConfig
 from finetune.errors import FinetuneError
-from finetune.modeling import ADAPTER_DIR, RUN_CONFIG, load_causal_lm, load_tokenizer, require_4bit, resolve_model_source
+from finetune.modeling import (
+    ADAPTER_DIR,
+    RUN_CONFIG,
+    load_causal_lm,
+    load_tokenizer,
+    quiet_peft,
+    require_4bit,
+    resolve_model_source,
+)
 from finetune.records import load_instructions
 
 SUMMARY = "train_summary.json"
@@ -89,7 +97,8 @@ def prepare_run_dir(out: Path, manifest: dict[str, Any], *, resume: bool, overwr
     if not resume:
         if finished:
             raise FinetuneError(
-                f"--out {out} already holds a finished run ({SUMMARY}); pass --overwrite to replace it or choose another --out"
+                f"--out {out} already holds a finished run ({SUMMARY}); "
+                "pass --overwrite to replace it or choose another --out"
             )
         where = f"last checkpoint {checkpoint.name}" if checkpoint else "no checkpoint yet"
         raise FinetuneError(
@@ -119,6 +128,22 @@ def encode_records(records: list, tokenizer: Any, fmt: str, cutoff_len: int) -> 
     return examples, truncated
 
 
+def _trim_log_history(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint a resumed run restarts from: those steps are
+    trained again and logged anew, and the curve must not show them twice. A line torn by the
+    crash is dropped too."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def _precision_flags() -> dict[str, bool]:
     import torch
 
@@ -129,31 +154,68 @@ def _precision_flags() -> dict[str, bool]:
 
 
 def _peak_memory() -> dict[str, float | None]:
-    """Peak GPU memory (allocated by torch, GiB) and peak resident memory of this process (MiB).
-
-    Linux reports ru_maxrss in KiB."""
+    """Peak GPU memory since the last reset (allocated by tensors, and reserved by torch's
+    caching allocator, GiB) and peak resident memory of this process (MiB; Linux ru_maxrss is KiB)."""
     import torch
 
-    gpu = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    cuda = torch.cuda.is_available()
     return {
-        "peak_gpu_memory_gib": None if gpu is None else round(gpu, 3),
+        "peak_gpu_allocated_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3) if cuda else None,
+        "peak_gpu_reserved_gib": round(torch.cuda.max_memory_reserved() / 2**30, 3) if cuda else None,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 
-def _callbacks(out: Path) -> list[Any]:
+def _callbacks(out: Path, show_progress: bool, log: Callable[[str], None]) -> list[Any]:
+    from tqdm.auto import tqdm
     from transformers import TrainerCallback
 
     class LogHistoryWriter(TrainerCallback):
         """Append each log record to log_history.jsonl as it happens, so a crashed run's
         curve survives and a resumed run extends it."""
 
-        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 (Trainer's signature)
+        def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and state.is_world_process_zero:
                 with (out / LOG_HISTORY).open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
 
-    return [LogHistoryWriter()]
+    class ProgressReporter(TrainerCallback):
+        """A step bar and one loss line per log on stderr, keeping stdout for the summary."""
+
+        bar: Any = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self.bar = tqdm(
+                    total=state.max_steps,
+                    initial=state.global_step,
+                    desc="training",
+                    unit="step",
+                    file=sys.stderr,
+                    disable=not show_progress,
+                )
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or not state.is_world_process_zero or "loss" not in logs:
+                return
+            line = (
+                f"step {state.global_step}/{state.max_steps} epoch {state.epoch:.2f} "
+                f"loss {logs['loss']:.4f} lr {logs.get('learning_rate', 0):.3g}"
+            )
+            if self.bar is not None and show_progress:
+                self.bar.write(f"[finetune] {line}", file=sys.stderr)
+            else:
+                log(line)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
+
+    return [LogHistoryWriter(), ProgressReporter()]
 
 
 def train(
@@ -167,7 +229,9 @@ def train(
     show_progress: bool = True,
     log: Callable[[str], None] = _log,
 ) -> dict[str, Any]:
-    """Fine-tune `base_model` on `data` into `out`; return (and write) the run summary."""
+    """Fine-tune `base_model` on `data` into `out`; return (and write) the run summary.
+
+    Under a multi-GPU launch only the main process saves and summarises (others return {})."""
     if config.quant:
         require_4bit()  # before any slow work: one clear line where 4-bit cannot run
     data, out = Path(data), Path(out)
@@ -187,7 +251,7 @@ def train(
 
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
 
     from finetune.prompts import resolve_prompt_format
 
@@ -206,21 +270,23 @@ def train(
         # checkpointing is switched on by the Trainer below for both paths alike.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     target = config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(",")
-    model = get_peft_model(
-        model,
-        LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=target,
-            bias="none",
-            task_type="CAUSAL_LM",
-        ),
-    )
+    with quiet_peft():
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=target,
+                bias="none",
+                task_type="CAUSAL_LM",
+            ),
+        )
     trainable, total = model.get_nb_trainable_parameters()
     log(
         f"{len(records)} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
-        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, effective batch {config.effective_batch_size}"
+        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, "
+        f"effective batch {config.effective_batch_size}"
     )
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS),
@@ -245,7 +311,7 @@ def train(
         report_to="none",
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
-        disable_tqdm=not show_progress,
+        disable_tqdm=True,  # ProgressReporter draws the bar on stderr instead
         dataloader_pin_memory=torch.cuda.is_available(),
         **_precision_flags(),
     )
@@ -253,22 +319,26 @@ def train(
         model=model,
         args=args,
         train_dataset=examples,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, pad_to_multiple_of=8 if torch.cuda.is_available() else None),
+        data_collator=DataCollatorForSeq2Seq(
+            tokenizer, padding=True, pad_to_multiple_of=8 if torch.cuda.is_available() else None
+        ),
         processing_class=tokenizer,
-        callbacks=_callbacks(out),
+        callbacks=_callbacks(out, show_progress, log),
     )
+    trainer.remove_callback(PrinterCallback)  # its dict dumps would clutter stdout
+    tokens_before = 0
     if checkpoint:
         log(f"resuming from {checkpoint}")
+        _trim_log_history(out / LOG_HISTORY, int(checkpoint.name.rsplit("-", 1)[-1]))
+        state_file = checkpoint / "trainer_state.json"
+        tokens_before = json.loads(state_file.read_text(encoding="utf-8")).get("num_input_tokens_seen", 0)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    tokens_before = 0
     started = time.perf_counter()
-    if checkpoint:
-        tokens_before = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8")).get(
-            "num_input_tokens_seen", 0
-        )
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     elapsed = time.perf_counter() - started
+    if not trainer.is_world_process_zero():
+        return {}
     model.save_pretrained(out / ADAPTER_DIR)
     tokenizer.save_pretrained(out / ADAPTER_DIR)
 
@@ -297,5 +367,8 @@ def train(
         "config": dataclasses.asdict(config),
     }
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    log(f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, adapter in {out / ADAPTER_DIR}")
+    log(
+        f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, "
+        f"adapter in {out / ADAPTER_DIR}"
+    )
     return summary

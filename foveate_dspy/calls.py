@@ -1,64 +1,159 @@
 """Every LM call the program makes goes through `call_predictor`.
 
-One place to (1) bound requests in flight across all articles and levels, (2) count calls and
-tokens per stage without relying on `dspy.track_usage` at the run level (it misses calls made in
-worker threads), and (3) turn DSPy's errors into a rejection reason an item can carry.
+One place to (1) admit requests through the run's `RequestGate` (in-flight bound, rate budgets,
+provider pauses), (2) retry transient failures with backoff, (3) count calls, tokens and cost per
+stage without relying on `dspy.track_usage` at the run level (it misses calls made in worker
+threads), (4) refuse new calls once the run's call or cost limit is reached, and (5) turn DSPy's
+errors into a rejection reason an item can carry.
+
+Retries live here, not in DSPy or LiteLLM: the teacher LMs are built with `num_retries=0`, so a
+request is sent exactly once per attempt and every attempt is admitted, paced and counted. A
+timed-out attempt is cancelled (its connection closed) before the next one is sent; nothing is
+ever re-sent in parallel, unlike straggler re-sends.
+
+How DSPy 3.4 reports provider failures: engines raise `dspy.lm15` errors, which DSPy projects onto
+`dspy.utils.exceptions.LM*Error` classes carrying `status` and `retry_after` (parsed from a
+Retry-After header in seconds or as an HTTP-date, by the native engine and by the LiteLLM
+compatibility engine alike). 429 becomes LMRateLimitError, 5xx LMServerError, 408/504
+LMTimeoutError, connection failures, read timeouts and truncated bodies LMTransportError, and a
+reply that is not JSON (e.g. not UTF-8) an LMProviderError with the reply's 2xx status.
+
+Prompt layout and provider prefix caching: DSPy's ChatAdapter sends a system message (field
+descriptions, then the signature's instructions) followed by the user message, which lists the
+input fields in signature order. Every program signature declares `article` first, so all calls
+of one stage on one article share the system message and the article as an exact prefix, which
+providers with automatic prefix caching (OpenAI, DeepSeek) bill at the cached rate. Re-synthesis
+calls put their demos (which omit the article) before the final user message, so only their
+system message is a shared prefix.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import dspy
 
+from foveate_dspy.ratelimit import Backoff, RequestGate, Ticket, estimate_tokens
+
+LM_CALL_FAILED = "LM call failed"
+"""Every CallFailed reason for a provider or transport failure starts with this: a later resume
+treats such items as worth retrying, unlike a teacher reply that did not parse."""
+
+DEFAULT_OUTPUT_TOKENS = 256  # per-call output guess for --tpm until a stage has history
+
 
 @dataclass
 class StageUsage:
-    calls: int = 0
-    errors: int = 0
+    calls: int = 0  # requests sent (retries included)
+    errors: int = 0  # requests that failed
+    retries: int = 0  # requests that were retries of a failed one
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # input tokens the provider reports as served from its prefix cache
+    cost_usd: float = 0.0  # estimated, for priced models only
+    unpriced_calls: int = 0  # calls whose usage could not be priced (unknown model, no usage)
+
+
+class Pricing:
+    """USD per call from LiteLLM's price table, for the models looked up at the start of a run.
+
+    Unknown prices are not zero: a model missing from the table is recorded as unpriced, and
+    `--max-cost-usd` refuses to run with it."""
+
+    def __init__(self, priced: Iterable[str] = ()) -> None:
+        self.priced = frozenset(priced)
+
+    @classmethod
+    def lookup(cls, models: Iterable[str | None]) -> Pricing:
+        """Pricing for whichever of `models` LiteLLM knows (imports litellm only when needed)."""
+        candidates = {m for m in models if m and not m.startswith("offline")}
+        if not candidates:
+            return cls()
+        import litellm
+
+        priced = set()
+        for model in candidates:
+            try:
+                litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+            except Exception:  # ModelNotMappedError and friends: no price for this model
+                continue
+            priced.add(model)
+        return cls(priced)
+
+    def cost(self, model: str, usage: dict[str, Any]) -> float | None:
+        if model not in self.priced or usage.get("prompt_tokens") is None:
+            return None
+        import litellm
+
+        details = usage.get("prompt_tokens_details") or {}
+        prompt, completion = litellm.cost_per_token(
+            model=model,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            cache_read_input_tokens=int(details.get("cached_tokens") or 0),
+        )
+        return prompt + completion
 
 
 @dataclass
 class UsageLedger:
-    """Calls and tokens per stage (e.g. "micro.extract") and per model; safe across threads."""
+    """Calls, tokens and cost per stage (e.g. "micro.extract") and per model; safe across threads."""
 
+    pricing: Pricing = field(default_factory=Pricing)
     stages: dict[str, StageUsage] = field(default_factory=lambda: defaultdict(StageUsage))
     models: dict[str, StageUsage] = field(default_factory=lambda: defaultdict(StageUsage))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, stage: str, usage_by_model: dict[str, dict[str, Any]], failed: bool) -> None:
+    def record(self, stage: str, usage_by_model: dict[str, dict[str, Any]], failed: bool, retry: bool = False) -> None:
+        """Count one request of `stage` with the usage DSPy tracked for it."""
         with self._lock:
             rows = [self.stages[stage]]
             if not usage_by_model:
                 rows[0].calls += 1
                 rows[0].errors += int(failed)
+                rows[0].retries += int(retry)
+                rows[0].unpriced_calls += 1
                 return
             for model, usage in usage_by_model.items():
+                cost = self.pricing.cost(model, usage)
+                cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
                 for row in (*rows, self.models[model]):
                     row.calls += 1
                     row.errors += int(failed)
+                    row.retries += int(retry)
                     row.input_tokens += int(usage.get("prompt_tokens") or 0)
                     row.output_tokens += int(usage.get("completion_tokens") or 0)
+                    row.cached_input_tokens += cached
+                    if cost is None:
+                        row.unpriced_calls += 1
+                    else:
+                        row.cost_usd += cost
                 rows = []  # a stage counts one call even if usage names several models
 
     def totals(self) -> StageUsage:
         with self._lock:
             total = StageUsage()
             for row in self.stages.values():
-                total.calls += row.calls
-                total.errors += row.errors
-                total.input_tokens += row.input_tokens
-                total.output_tokens += row.output_tokens
+                for name, value in vars(row).items():
+                    setattr(total, name, getattr(total, name) + value)
             return total
+
+    def mean_output_tokens(self, stage: str) -> float:
+        with self._lock:
+            row = self.stages.get(stage)
+            if row is None or row.calls - row.errors <= 0 or row.output_tokens == 0:
+                return DEFAULT_OUTPUT_TOKENS
+            return row.output_tokens / (row.calls - row.errors)
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -76,19 +171,139 @@ class CallFailed(Exception):
         self.reason = reason
 
 
+class RunStopped(Exception):
+    """The run reached a limit (or the provider refused it outright): no new LM calls.
+
+    The article that hit it is left uncommitted, so re-running the same command redoes it."""
+
+
+@dataclass
+class RunLimits:
+    """--max-calls and --max-cost-usd, plus the reason the run stopped, once it has.
+
+    Calls are counted as they are admitted, so the call limit is never exceeded; cost is known
+    only after a reply, so the cost limit may be overshot by the calls already in flight."""
+
+    max_calls: int | None = None
+    max_cost_usd: float | None = None
+    stopped: str | None = None
+    started_calls: int = 0
+
+    def stop(self, reason: str) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+
+    def admit(self, ledger: UsageLedger | None) -> None:
+        """Count one more request, or raise RunStopped when a limit is reached."""
+        if self.stopped is None and self.max_calls is not None and self.started_calls >= self.max_calls:
+            self.stop(f"--max-calls {self.max_calls} reached")
+        if self.stopped is None and self.max_cost_usd is not None and ledger is not None:
+            spent = ledger.totals().cost_usd
+            if spent >= self.max_cost_usd:
+                self.stop(f"--max-cost-usd {self.max_cost_usd:g} reached (estimated ${spent:.4f} spent)")
+        if self.stopped is not None:
+            scope = ARTICLE.get()
+            if scope is not None:
+                scope.stopped = True
+            raise RunStopped(self.stopped)
+        self.started_calls += 1
+
+
+@dataclass
+class ArticleScope:
+    """Per-article flag: set when one of the article's calls was refused by a stop, so the runner
+    knows not to commit a result that is missing work."""
+
+    stopped: bool = False
+
+
 # Run-scoped hooks, set by the runner; a bare program (e.g. inside a teleprompter) works without.
 LEDGER: ContextVar[UsageLedger | None] = ContextVar("foveate_ledger", default=None)
-LIMITER: ContextVar[asyncio.Semaphore | None] = ContextVar("foveate_limiter", default=None)
+LIMITER: ContextVar[RequestGate | None] = ContextVar("foveate_limiter", default=None)
+LIMITS: ContextVar[RunLimits | None] = ContextVar("foveate_limits", default=None)
+ARTICLE: ContextVar[ArticleScope | None] = ContextVar("foveate_article", default=None)
+
+_UNBOUNDED = Backoff()
 
 
-@contextlib.asynccontextmanager
-async def _slot() -> AsyncIterator[None]:
-    limiter = LIMITER.get()
-    if limiter is None:
-        yield
-        return
-    async with limiter:
-        yield
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes/contexts, outermost first."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    if status is None:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: rate limits, server errors, timeouts, connection trouble, garbled replies.
+
+    Not retried: a reply that arrived but did not parse (the item's re-synthesis deals with
+    that), invalid requests, authentication and billing failures."""
+    from dspy.utils.exceptions import (
+        AdapterParseError,
+        LMAuthError,
+        LMBillingError,
+        LMProviderError,
+        is_retryable_lm_error,
+    )
+
+    for error in _chain(exc):
+        if isinstance(error, (AdapterParseError, LMAuthError, LMBillingError)):
+            return False
+        if is_retryable_lm_error(error) or isinstance(error, (TimeoutError, ConnectionError)):
+            return True
+        status = _status(error)
+        if status is not None and (status in (408, 409, 425, 429) or status >= 500):
+            return True
+        if isinstance(error, LMProviderError) and (status is None or 200 <= status < 300):
+            return True  # a 2xx that was not a valid completion: truncated or garbled on the way
+    return False
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """The provider refuses this run as a whole (bad key, no credit): stop, do not grind on."""
+    from dspy.utils.exceptions import LMAuthError, LMBillingError
+
+    return any(isinstance(error, (LMAuthError, LMBillingError)) for error in _chain(exc))
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The provider's requested wait in seconds, from DSPy's parsed hint or a raw header."""
+    for error in _chain(exc):
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, (int, float)) and not isinstance(hint, bool) and hint >= 0:
+            return float(hint)
+        headers = getattr(getattr(error, "response", None), "headers", None) or getattr(error, "headers", None)
+        if headers is not None and hasattr(headers, "get"):
+            value = headers.get("retry-after") or headers.get("Retry-After")
+            if value is not None:
+                return parse_retry_after(str(value))
+    return None
+
+
+def parse_retry_after(value: str) -> float | None:
+    """A Retry-After header value (delta-seconds or an HTTP-date) as seconds from now."""
+    value = value.strip()
+    try:
+        seconds = float(value)
+        return seconds if seconds >= 0 else None
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def describe_error(exc: BaseException) -> str:
@@ -97,8 +312,22 @@ def describe_error(exc: BaseException) -> str:
 
     if isinstance(exc, AdapterParseError):
         return f"teacher output did not parse into the expected fields ({exc.__class__.__name__})"
-    text = " ".join(str(exc).split())
-    return f"LM call failed: {exc.__class__.__name__}: {text[:300]}"
+    text = " ".join(str(exc).split()) or "no message"
+    return f"{LM_CALL_FAILED}: {exc.__class__.__name__}: {text[:300]}"
+
+
+def _request_characters(predictor: dspy.Predict, kwargs: dict[str, Any]) -> int:
+    """Rough size of the prompt DSPy will build: instructions, field labels, inputs, demos."""
+    signature = predictor.signature
+    size = len(signature.instructions or "") + 60 * len(signature.fields)
+    size += sum(len(str(v)) for k, v in kwargs.items() if k not in ("config", "demos"))
+    demos = kwargs.get("demos", predictor.demos) or []
+    size += sum(len(str(d.toDict() if hasattr(d, "toDict") else d)) for d in demos)
+    return size
+
+
+def _usage_tokens(usage_by_model: dict[str, dict[str, Any]]) -> int:
+    return sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage_by_model.values())
 
 
 async def call_predictor(
@@ -110,28 +339,81 @@ async def call_predictor(
     lm: dspy.LM | None = None,
     **inputs: Any,
 ) -> dspy.Prediction:
-    """Run one predictor call under the in-flight bound, recording its usage under `stage`.
+    """Run one predictor call under the run's gate and limits, retrying transient failures.
 
-    Raises CallFailed with a readable reason on any LM or parsing error."""
+    Raises CallFailed with a readable reason on any LM or parsing error that retries did not
+    cure, and RunStopped once the run's limits are reached."""
     kwargs: dict[str, Any] = dict(inputs)
     if config:
         kwargs["config"] = config
     if demos is not None:
         kwargs["demos"] = demos
     ledger = LEDGER.get()
-    failed = False
-    async with _slot():
-        with dspy.track_usage() as tracker:
-            try:
-                if lm is not None:
-                    with dspy.context(lm=lm):
-                        return await predictor.acall(**kwargs)
-                return await predictor.acall(**kwargs)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failed = True
+    gate = LIMITER.get()
+    limits = LIMITS.get()
+    backoff = gate.backoff if gate is not None else _UNBOUNDED
+    estimate = 0
+    if gate is not None and gate.limits_tokens:
+        output = ledger.mean_output_tokens(stage) if ledger is not None else DEFAULT_OUTPUT_TOKENS
+        estimate = estimate_tokens(_request_characters(predictor, kwargs)) + int(output)
+    attempt = 0
+    while True:
+        if limits is not None:
+            limits.admit(ledger)
+        try:
+            return await _attempt(predictor, stage, kwargs, lm, gate, ledger, estimate, retry=attempt > 0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_refusal(exc) and limits is not None:
+                limits.stop(f"the provider refused the run: {describe_error(exc)}")
+            if not is_transient(exc):
                 raise CallFailed(describe_error(exc)) from exc
+            attempt += 1
+            hint = retry_after(exc)
+            wait = backoff.delay(attempt, hint)
+            if wait is None:
+                why = describe_error(exc).removeprefix(LM_CALL_FAILED)
+                if attempt <= backoff.max_retries:  # the provider asked for a longer wait than we allow
+                    why = f" (the provider asked to wait {hint:.0f}s, more than {backoff.max_retry_after:g}s){why}"
+                raise CallFailed(f"{LM_CALL_FAILED} after {attempt} attempt{'s' if attempt > 1 else ''}{why}") from exc
+            if hint is not None and gate is not None:
+                gate.pause(hint)
+            await asyncio.sleep(wait)
+
+
+async def _attempt(
+    predictor: dspy.Predict,
+    stage: str,
+    kwargs: dict[str, Any],
+    lm: dspy.LM | None,
+    gate: RequestGate | None,
+    ledger: UsageLedger | None,
+    estimate: int,
+    retry: bool,
+) -> dspy.Prediction:
+    """One request: admitted by the gate, bounded by the request timeout, counted in the ledger."""
+    admission = gate.admit(estimate) if gate is not None else contextlib.nullcontext(Ticket(0))
+    timeout = gate.request_timeout if gate is not None else None
+    async with admission as ticket:
+        failed = False
+        with dspy.track_usage() as tracker:
+            deadline = asyncio.timeout(timeout)
+            try:
+                async with deadline:
+                    with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
+                        return await predictor.acall(**kwargs)
+            except TimeoutError as exc:
+                failed = True
+                if deadline.expired():
+                    raise TimeoutError(f"no reply within {timeout:g}s (request cancelled)") from exc
+                raise
+            except BaseException:
+                failed = True
+                raise
             finally:
+                usage = tracker.get_total_tokens()
                 if ledger is not None:
-                    ledger.record(stage, tracker.get_total_tokens(), failed)
+                    ledger.record(stage, usage, failed, retry)
+                if gate is not None:
+                    gate.settle(ticket, _usage_tokens(usage))

@@ -10,9 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
+from foveate_dspy.filters import FILTERS, FilterError, parse_filters
 from foveate_dspy.levels import LEVELS, parse_levels
+from foveate_dspy.methods import METHODS
 
 EXIT_USAGE = 2
+EXIT_RUNTIME = 1  # the run could not be saved (disk full, directory lost); what was committed is safe
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +27,35 @@ def build_parser() -> argparse.ArgumentParser:
         "with the Self-Foveate method (micro-, scatter- and macro-foveation plus re-synthesis).",
     )
     io = parser.add_argument_group("input and output")
-    io.add_argument("--corpus", required=True, help="JSONL corpus, one article per line (text in content/context/text)")
-    io.add_argument("--text-field", help="the field holding the text (default: auto-detect content, context, text)")
-    io.add_argument("--limit", type=int, help="use only the first N articles")
-    io.add_argument("--out", required=True, help="run directory: instructions.jsonl, rejected.jsonl, summary.json")
+    io.add_argument(
+        "--corpus",
+        help="the articles: a JSONL file (text in content/context/text), a CSV/TSV or Parquet file, a .txt/.md file, "
+        "a directory of .txt/.md files (id = relative path) or a datasets.save_to_disk directory",
+    )
+    io.add_argument("--hf-dataset", metavar="NAME_OR_PATH", help="a Hugging Face dataset instead of --corpus: a local path, or a hub name when online")
+    io.add_argument("--split", help="--hf-dataset split (default: the only one, or train)")
+    io.add_argument(
+        "--text-field", "--text-column", dest="text_field", help="the field/column holding the text (default: auto-detect content, context, text)"
+    )
+    io.add_argument("--id-field", "--id-column", dest="id_field", help="the field/column holding the article id (default: id, else the line or row)")
+    io.add_argument(
+        "--chunk-tokens",
+        type=int,
+        default=DEFAULT_CHUNK_TOKENS,
+        help=f"split longer documents into chunks of whole sentences of at most this many words (default {DEFAULT_CHUNK_TOKENS}; 0: never)",
+    )
+    io.add_argument("--limit", type=int, help="use only the first N articles (after chunking)")
+    io.add_argument(
+        "--out",
+        required=True,
+        help="run directory: run.sqlite (the resumable store), instructions.jsonl, rejected.jsonl, summary.json; "
+        "running the same command again resumes it",
+    )
+    io.add_argument(
+        "--force-new",
+        action="store_true",
+        help="start over even though --out holds a run (made with other settings): the old run is moved to --out/superseded-<time>/",
+    )
 
     lm = parser.add_argument_group("teacher")
     lm.add_argument(
@@ -55,9 +85,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="sentence-transformers model name or path; 'minilm' (bundled, default) or 'mpnet' (the paper's)",
     )
     method.add_argument("--seed", type=int, default=0, help="seed for grouping and re-synthesis sampling")
+    method.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="self-foveate",
+        help="self-foveate (default), or a baseline under the same teacher, budget and output format: self-qa "
+        "(Zhang & Yang 2023) or wiki2023 (Jiang et al. 2024 QA extraction); baselines make n x (number of --levels) "
+        "pairs per article in one pass",
+    )
+    method.add_argument(
+        "--filters",
+        default="",
+        help=f"comma-separated subset of {','.join(FILTERS)}: drop noisy pairs (SELF-GUIDE), near-duplicate "
+        "instructions within an article (SeDi-Instruct ROUGE-L) and answers of outlying length (SELF-GUIDE)",
+    )
+    method.add_argument("--noise-terms", help="noise term list for --filters noise (default: the packaged list)")
+    method.add_argument("--rouge-threshold", type=float, default=0.55, help="ROUGE-L above which an instruction is a near-duplicate (default 0.55)")
+    method.add_argument("--length-stds", type=float, default=2.0, help="length filter: keep answers within mean ± this many std (default 2)")
+
+    from foveate_dspy.optimize_cli import add_arguments
+
+    add_arguments(parser)
 
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--max-concurrency", type=int, default=16, help="LM requests in flight at most (default 16)")
+    runtime.add_argument("--rpm", type=float, help="LM requests per minute at most (default: no limit)")
+    runtime.add_argument("--tpm", type=float, help="LM tokens per minute at most, estimated before each request (default: no limit)")
+    runtime.add_argument(
+        "--request-timeout", type=float, default=120.0, help="seconds before an LM request is cancelled and retried (default 120)"
+    )
+    runtime.add_argument(
+        "--max-calls", type=int, help="stop cleanly after this many LM requests; re-run the same command to continue"
+    )
+    runtime.add_argument(
+        "--max-cost-usd",
+        type=float,
+        help="stop cleanly once the estimated spend (LiteLLM prices) reaches this; re-run the same command to continue",
+    )
     runtime.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
 
@@ -71,8 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         levels = parse_levels(args.levels)
-    except ValueError as exc:
+        filters = parse_filters(args.filters)
+    except (ValueError, FilterError) as exc:
         return _fail(str(exc))
+    if not 0 < args.rouge_threshold <= 1 or not args.length_stds > 0:
+        return _fail("--rouge-threshold must be in (0, 1] and --length-stds > 0")
+    from foveate_dspy.optimize_cli import check_arguments
+
+    problem = check_arguments(args)
+    if problem:
+        return _fail(problem)
     for flag, value, low in (
         ("--max-retries", args.max_retries, 0),
         ("--demos", args.demos, 0),
@@ -80,9 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         ("--n-per-level", args.n_per_level, 1),
         ("--limit", args.limit, 1),
         ("--max-tokens", args.max_tokens, 1),
+        ("--max-calls", args.max_calls, 1),
+        ("--chunk-tokens", args.chunk_tokens, 0),
     ):
         if value is not None and value < low:
             return _fail(f"{flag} must be >= {low}, got {value}")
+    for flag, value in (("--rpm", args.rpm), ("--tpm", args.tpm), ("--request-timeout", args.request_timeout), ("--max-cost-usd", args.max_cost_usd)):
+        if value is not None and not value > 0:
+            return _fail(f"{flag} must be > 0, got {value}")
 
     from foveate_dspy.budget import BudgetConfig
     from foveate_dspy.corpus import CorpusError, load_corpus
@@ -99,11 +176,21 @@ def main(argv: list[str] | None = None) -> int:
         check_teacher(teacher, args.api_base)
         if args.creative_teacher:
             check_teacher(args.creative_teacher, args.creative_api_base)
-        articles = load_corpus(args.corpus, args.text_field, args.limit)
+        articles = load_corpus(
+            args.corpus,
+            args.text_field,
+            args.limit,
+            id_field=args.id_field,
+            hf_dataset=args.hf_dataset,
+            split=args.split,
+            chunk_tokens=args.chunk_tokens,
+        )
     except (TeacherError, CorpusError) as exc:
         return _fail(str(exc))
 
+    from foveate_dspy.filters import FilterChain, FilterConfig
     from foveate_dspy.runner import RunSettings, run
+    from foveate_dspy.store import SettingsMismatch, StoreError
 
     settings = RunSettings(
         teacher=teacher,
@@ -122,12 +209,40 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrency=args.max_concurrency,
         cache=args.cache,
         max_tokens=args.max_tokens,
+        rpm=args.rpm,
+        tpm=args.tpm,
+        request_timeout=args.request_timeout,
+        max_calls=args.max_calls,
+        max_cost_usd=args.max_cost_usd,
+        method=args.method,
+        filters=filters,
+        filter_config=FilterConfig(args.noise_terms, args.rouge_threshold, args.length_stds),
     )
+    if args.max_cost_usd is not None:
+        from foveate_dspy.calls import Pricing
+
+        models = [m for m in (teacher, args.creative_teacher) if m]
+        unpriced = sorted(set(models) - Pricing.lookup(models).priced)
+        if unpriced:
+            return _fail(f"--max-cost-usd needs prices and LiteLLM has none for {', '.join(unpriced)}; use --max-calls instead")
+    from foveate_dspy.optimize import OptimizeError
+    from foveate_dspy.optimize_cli import prepare
+
     out = Path(args.out)
     try:
-        summary = run(articles, out, settings, progress=not args.quiet)
+        FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
+        program = prepare(args, settings, articles, out)
+        summary = run(articles, out, settings, program=program, progress=not args.quiet, force_new=args.force_new)
+    except (FilterError, OptimizeError, SettingsMismatch) as exc:
+        return _fail(str(exc))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
     except OSError as exc:
         return _fail(f"{out}: cannot write the run: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        print(f"interrupted: every finished article is saved in {out}; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     per_level = ", ".join(f"{k} {v}" for k, v in summary["records_per_level"].items())
     print(
         f"{summary['records']} instructions ({per_level}) from {summary['articles_done']}/{summary['articles']} articles; "
@@ -135,6 +250,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['input_tokens'] + summary['output_tokens']:,} tokens → {out}",
         file=sys.stderr,
     )
+    this_run = summary["this_run"]
+    if this_run["articles_skipped_done"]:
+        print(
+            f"this run: {this_run['lm_calls']} LM calls; {this_run['articles_skipped_done']} articles were already done",
+            file=sys.stderr,
+        )
+    if summary["articles_failed"]:
+        print(
+            f"{len(summary['articles_failed'])} articles failed (see summary.json articles_failed); "
+            "run the same command again to retry them",
+            file=sys.stderr,
+        )
+    if summary.get("stopped"):
+        print(f"stopped early: {summary['stopped']}; re-run the same command to continue where it stopped", file=sys.stderr)
     return 0
 
 

@@ -38,6 +38,9 @@ class Embedder:
 
     def _load(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a per-load weights bar would break the run's progress line
 
         target = resolve_model(self.name)
         try:

@@ -60,10 +60,13 @@ def build_lm(
     api_base: str | None = None,
     cache: bool = False,
     max_tokens: int | None = None,
-    num_retries: int = 3,
+    num_retries: int = 0,
     embedder: str = "minilm",
 ):
-    """A dspy.LM for the teacher, in the given sampling mode."""
+    """A dspy.LM for the teacher, in the given sampling mode.
+
+    No retries by default: calls.call_predictor owns them (backoff, Retry-After, the in-flight
+    bound), and retries inside DSPy would resend requests the run's gate never admitted."""
     if model == OFFLINE:
         from foveate_dspy.offline import offline_lm
 

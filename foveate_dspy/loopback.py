@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
 import sys
 import threading
 import time
@@ -226,6 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as providers do; clients pool connections
     server: _HTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes; without this, Nagle's algorithm holds the
+        # body back until the client's delayed ACK (40 ms on Linux): latency no provider adds.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
@@ -335,6 +342,15 @@ def _content_text(content: Any) -> str:
     return ""
 
 
+def _import_responder(spec: str) -> Responder:
+    import importlib
+
+    module, _, name = spec.partition(":")
+    if not name:
+        raise SystemExit(f"--responder must look like MODULE:FUNCTION, got {spec!r}")
+    return getattr(importlib.import_module(module), name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m foveate_dspy.loopback",
@@ -345,10 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop after this long at most")
     parser.add_argument("--embedder", default="minilm", help="the offline teacher's embedder (name or path)")
-    args = parser.parse_args(argv)
-    server = LoopbackServer(
-        offline_responder(args.embedder), args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port
+    parser.add_argument(
+        "--responder", help="MODULE:FUNCTION taking the chat messages and returning the reply text (default: the offline teacher)"
     )
+    args = parser.parse_args(argv)
+    respond = _import_responder(args.responder) if args.responder else offline_responder(args.embedder)
+    server = LoopbackServer(respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port)
     with server:
         print(f"port {server.port}", flush=True)
         try:

@@ -14,27 +14,111 @@ AUXILIARIES = frozenset(
 )
 
 IRREGULAR_PAST = {
-    "arose": "arise", "ate": "eat", "became": "become", "began": "begin", "bore": "bear",
-    "bought": "buy", "brought": "bring", "built": "build", "came": "come", "caught": "catch",
-    "chose": "choose", "drew": "draw", "drove": "drive", "fell": "fall", "felt": "feel",
-    "fled": "flee", "flew": "fly", "fought": "fight", "found": "find", "gave": "give",
-    "went": "go", "grew": "grow", "held": "hold", "kept": "keep", "knew": "know", "laid": "lay",
-    "led": "lead", "left": "leave", "lent": "lend", "lost": "lose", "made": "make",
-    "meant": "mean", "met": "meet", "paid": "pay", "ran": "run", "rang": "ring", "rose": "rise",
-    "said": "say", "sang": "sing", "sank": "sink", "sat": "sit", "saw": "see", "sent": "send",
-    "shook": "shake", "shone": "shine", "shot": "shoot", "sold": "sell", "sought": "seek",
-    "spent": "spend", "spoke": "speak", "spread": "spread", "stood": "stand", "stole": "steal",
-    "struck": "strike", "swam": "swim", "swept": "sweep", "took": "take", "taught": "teach",
-    "told": "tell", "thought": "think", "threw": "throw", "understood": "understand",
-    "woke": "wake", "won": "win", "wore": "wear", "wrote": "write", "hid": "hide",
-    "overtook": "overtake", "rebuilt": "rebuild", "shrank": "shrink", "sprang": "spring",
-    "bit": "bite", "dug": "dig", "hung": "hang", "slept": "sleep", "spun": "spin", "stuck": "stick",
-    "swung": "swing", "wept": "weep", "wound": "wind", "forgot": "forget", "forgave": "forgive", "withdrew": "withdraw", "forbade": "forbid", "undertook": "undertake",
+    "arose": "arise",
+    "ate": "eat",
+    "became": "become",
+    "began": "begin",
+    "bore": "bear",
+    "bought": "buy",
+    "brought": "bring",
+    "built": "build",
+    "came": "come",
+    "caught": "catch",
+    "chose": "choose",
+    "drew": "draw",
+    "drove": "drive",
+    "fell": "fall",
+    "felt": "feel",
+    "fled": "flee",
+    "flew": "fly",
+    "fought": "fight",
+    "found": "find",
+    "gave": "give",
+    "went": "go",
+    "grew": "grow",
+    "held": "hold",
+    "kept": "keep",
+    "knew": "know",
+    "laid": "lay",
+    "led": "lead",
+    "left": "leave",
+    "lent": "lend",
+    "lost": "lose",
+    "made": "make",
+    "meant": "mean",
+    "met": "meet",
+    "paid": "pay",
+    "ran": "run",
+    "rang": "ring",
+    "rose": "rise",
+    "said": "say",
+    "sang": "sing",
+    "sank": "sink",
+    "sat": "sit",
+    "saw": "see",
+    "sent": "send",
+    "shook": "shake",
+    "shone": "shine",
+    "shot": "shoot",
+    "sold": "sell",
+    "sought": "seek",
+    "spent": "spend",
+    "spoke": "speak",
+    "spread": "spread",
+    "stood": "stand",
+    "stole": "steal",
+    "struck": "strike",
+    "swam": "swim",
+    "swept": "sweep",
+    "took": "take",
+    "taught": "teach",
+    "told": "tell",
+    "thought": "think",
+    "threw": "throw",
+    "understood": "understand",
+    "woke": "wake",
+    "won": "win",
+    "wore": "wear",
+    "wrote": "write",
+    "hid": "hide",
+    "overtook": "overtake",
+    "rebuilt": "rebuild",
+    "shrank": "shrink",
+    "sprang": "spring",
+    "bit": "bite",
+    "dug": "dig",
+    "hung": "hang",
+    "slept": "sleep",
+    "spun": "spin",
+    "stuck": "stick",
+    "swung": "swing",
+    "wept": "weep",
+    "wound": "wind",
+    "forgot": "forget",
+    "forgave": "forgive",
+    "withdrew": "withdraw",
+    "forbade": "forbid",
+    "undertook": "undertake",
 }
 
-_SPECIAL_PAST = {"added": "add", "created": "create", "ebbed": "ebb", "erred": "err", "odded": "odd"}
+_SPECIAL_PAST = {
+    "added": "add",
+    "created": "create",
+    "ebbed": "ebb",
+    "erred": "err",
+    "odded": "odd",
+}
 _VOWELS = "aeiouy"
-_E_AFTER_SINGLE_VOWEL = {"t": "aeou", "p": "aio", "k": "aiou", "m": "aiou", "l": "aiouy", "n": "i", "d": "aiou", "b": "io"}
+_E_AFTER_SINGLE_VOWEL = {
+    "t": "aeou",
+    "p": "aio",
+    "k": "aiou",
+    "m": "aiou",
+    "l": "aiouy",
+    "n": "i",
+    "d": "aiou",
+    "b": "io",
+}
 
 
 def past_to_base(verb: str) -> str | None:
@@ -60,9 +144,15 @@ def past_to_base(verb: str) -> str | None:
         return stem[:-1] if _syllables(stem) >= 2 else stem
     if last in "vcu" or (last == "z" and before != "z") or (last == "s" and before != "s"):
         return stem + "e"
-    if stem.endswith(("rg", "dg", "lg", "ag", "ang", "eng")) or (last == "l" and before in "bptgckdz"):
+    if stem.endswith(("rg", "dg", "lg", "ag", "ang", "eng")) or (
+        last == "l" and before in "bptgckdz"
+    ):
         return stem + "e"
-    if last == "r" and before in "aiou" and (len(stem) < 3 or stem[-3] not in _VOWELS or stem[-3:] == "uir"):
+    if (
+        last == "r"
+        and before in "aiou"
+        and (len(stem) < 3 or stem[-3] not in _VOWELS or stem[-3:] == "uir")
+    ):
         return stem + "e"
     vowels_after = _E_AFTER_SINGLE_VOWEL.get(last, "")
     if before in vowels_after:
@@ -81,7 +171,12 @@ def _syllables(word: str) -> int:
 def present_to_base(verb: str) -> str | None:
     """Base form of a third-person present verb ("climbs" -> "climb"), or None."""
     low = verb.lower()
-    if low in {"is", "has", "does", "was"} or not low.endswith("s") or low.endswith("ss") or len(low) < 3:
+    if (
+        low in {"is", "has", "does", "was"}
+        or not low.endswith("s")
+        or low.endswith("ss")
+        or len(low) < 3
+    ):
         return None
     if low.endswith("ies") and len(low) > 4:
         return low[:-3] + "y"

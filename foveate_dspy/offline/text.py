@@ -25,7 +25,8 @@ STOPWORDS = frozenset(
     themselves then there these they this those though through thus to too toward towards under
     until up upon us very via was we were what whatever when whence where whereas whether which
     while who whoever whom whose why will with within without would yet you your yours yourself
-    yourselves
+    yourselves anyone anything everyone everything someone something nobody nothing everybody
+    somebody
     """.split()
 )
 """Function words: they carry no topic, so they never make a keyword or count as support."""
@@ -196,7 +197,7 @@ def tidy_question(text: str) -> str:
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
     text = re.sub(r"\(\s*\)", "", text)
     text = text.strip(" ,;:-—")
-    text = re.sub(r"[.!?;:,]+$", "", text).strip()
+    text = re.sub(r"[.!?;:,]+([\"'”’]?)$", r"\1", text).strip()
     if not text:
         return text
     return text[0].upper() + text[1:] + "?"

@@ -1,0 +1,48 @@
+"""The embedded `offline` teacher: a deterministic, network-free DSPy LM engine.
+
+THIS IS NOT AN LLM. It is a demo, CI and baseline teacher that answers the Self-Foveate
+signatures with plain NLP, so the whole DSPy program (adapters, parsing, re-synthesis, token
+ledger) runs for real with no network, no API key and no GPU:
+
+* keywords: capitalised names, dates and quantities, and content-word phrases found by
+  patterns, ranked by embedding similarity to the article (MiniLM by default);
+* key sentences: rhetorical cue words ("however", "whereas", "than", "like", quotes with
+  "said", question marks, superlatives) plus similarity to the article;
+* questions: rule-based rewrites of the article's own sentences ("When did the fire start?"),
+  keyword-relation templates, and cue-specific instruction templates;
+* answers: extractive. The supporting sentences are returned verbatim, or "I don't know." when
+  the question's content words are not covered well enough (`answering.SUPPORT_THRESHOLD`).
+  Relation questions over keywords that sit far apart fail that way at first; the creative
+  retry (temperature >= 1.0) rewrites them in an enumerative form that the extractive reader
+  can answer, so re-synthesis genuinely happens.
+
+What its output is worth: grammatical-ish, source-grounded questions and verbatim extractive
+answers. They exercise the pipeline, give CI a deterministic regression target and give
+the evaluations a floor to beat; they are not training data a real teacher would produce,
+and their diversity and difficulty scores say nothing about an LLM teacher's.
+
+Determinism: a reply depends only on the request text and its temperature. Below 1.0 the
+teacher takes its best-ranked choice; at 1.0 and above it picks among alternatives with a
+SHA-256 hash of the whole request (demos and feedback differ per retry, so retries differ).
+No global random state is used.
+
+Usage:
+    from foveate_dspy.offline import offline_lm
+    lm = offline_lm(temperature=0.5)  # a dspy.LM with engine=OfflineEngine(...)
+
+Other signatures plug in with `register_handler(inputs, outputs, fn)`, where `fn(call)`
+receives a `Call` (decoded inputs, temperature, `choose()` for creative variation, and a
+`workbench` with cached embeddings and article analyses) and returns the output values.
+"""
+
+from foveate_dspy.offline.engine import AsyncOfflineEngine, OfflineEngine, offline_lm
+from foveate_dspy.offline.registry import Call, UnknownSignatureError, register_handler
+
+__all__ = [
+    "AsyncOfflineEngine",
+    "Call",
+    "OfflineEngine",
+    "UnknownSignatureError",
+    "offline_lm",
+    "register_handler",
+]

@@ -1,0 +1,80 @@
+"""Shared pieces of the network and limits tests: a scripted teacher behind the loopback server.
+
+The teacher answers the real DSPy client's HTTP requests exactly (it reads the output field
+names from the system message and the input fields from the last user message, the way
+tests/scripted_lm.py does for in-process engines), so a test controls every reply while the
+request still goes through DSPy, lm15 and a real socket.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+from foveate_dspy.corpus import Article
+from foveate_dspy.loopback import _content_text
+from scripted_lm import OUTPUTS_RE, parse_fields
+
+ARTICLES = [
+    Article(
+        f"a{i}",
+        f"Alice Moreau{i} founded Acme Rockets in 19{90 + i} in Toulouse. Bob Chen joined the company in 1995 as chief "
+        "engineer. Unlike its rivals, Acme built its engines from recycled steel. The first launch failed; however, "
+        "the second reached orbit in 1999.",
+    )
+    for i in range(6)
+]
+KEYWORDS = ["Acme Rockets", "Toulouse", "Bob Chen", "recycled steel", "1999", "chief engineer"]
+
+
+def signature_of(messages: list[dict[str, Any]]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """(output field names, parsed input fields of the final user message)."""
+    system = _content_text(messages[0]["content"])
+    outputs = tuple(re.findall(r"\d+\. `(\w+)`", OUTPUTS_RE.search(system).group(1)))
+    return outputs, parse_fields(_content_text(messages[-1]["content"]))
+
+
+def teacher_reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
+    """A teacher that follows the format and whose every item is valid on the first attempt."""
+    if outputs == ("keywords",):
+        return {"keywords": KEYWORDS[: max(1, int(inputs["count"]) // 2)]}  # at most n: no embedding needed
+    if outputs == ("core_keywords", "major_keywords"):
+        return {"core_keywords": ["Acme Rockets"], "major_keywords": ["Bob Chen"]}
+    if outputs == ("key_sentences",):
+        return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: int(inputs["count"])]}
+    if outputs == ("questions",):
+        key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
+        return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
+    if outputs == ("question",):
+        return {"question": "What does the article say about the launch?"}
+    if outputs == ("answerable", "answer"):
+        return {"answerable": True, "answer": "An answer from the article."}
+    if outputs == ("answer",):
+        return {"answer": inputs["draft_answer"] + " With more detail."}
+    raise AssertionError(f"unexpected signature {outputs}")
+
+
+def format_reply(outputs: tuple[str, ...], values: dict[str, Any]) -> str:
+    parts = [f"[[ ## {name} ## ]]\n{json.dumps(values[name]) if isinstance(values[name], list) else values[name]}" for name in outputs]
+    return "\n\n".join(parts) + "\n\n[[ ## completed ## ]]"
+
+
+def scripted_teacher(messages: list[dict[str, Any]]) -> str:
+    """The loopback responder for the scripted teacher."""
+    outputs, inputs = signature_of(messages)
+    return format_reply(outputs, teacher_reply(outputs, inputs))
+
+
+def closed_port_url() -> str:
+    """An api_base on 127.0.0.1 where nothing listens: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
