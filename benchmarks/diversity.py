@@ -72,12 +72,14 @@ def _run_ours(sentences: list[str]) -> dict[str, Any]:
 
     tokenize_all(["warm up"])  # imports out of the timing, as for the other libraries
     base = _peak_rss_mib()
+    cpu = time.process_time()
     start = time.perf_counter()
     tokenized = tokenize_all(sentences)
     tokenized_at = time.perf_counter()
     result = self_bleu_diversity(tokenized, ORDERS)
     end = time.perf_counter()
-    return {"seconds": end - start, "tokenize_seconds": tokenized_at - start, "score_seconds": end - tokenized_at,
+    return {"seconds": end - start, "cpu_seconds": time.process_time() - cpu,
+            "tokenize_seconds": tokenized_at - start, "score_seconds": end - tokenized_at,
             "diversity": result.diversity,
             "ngrams": sum(max(0, len(t) - k + 1) for t in tokenized for k in range(1, 6)),
             "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": base}
@@ -90,12 +92,14 @@ def _run_fast_bleu(sentences: list[str]) -> dict[str, Any]:
 
     tokenize_all(["warm up"])
     base = _peak_rss_mib()
+    cpu = time.process_time()
     start = time.perf_counter()
     tokenized = tokenize_all(sentences)
     scores = SelfBLEU(tokenized, {n: (1.0 / n,) * n for n in ORDERS}).get_score()
     end = time.perf_counter()
     mean = sum(sum(v) for v in scores.values()) / sum(len(v) for v in scores.values())
-    return {"seconds": end - start, "diversity": 1.0 - mean, "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": base}
+    return {"seconds": end - start, "cpu_seconds": time.process_time() - cpu, "diversity": 1.0 - mean,
+            "peak_rss_mib": _peak_rss_mib(), "rss_before_mib": base}
 
 
 def _run_nltk(sentences: list[str]) -> dict[str, Any]:
@@ -104,6 +108,7 @@ def _run_nltk(sentences: list[str]) -> dict[str, Any]:
     from evals.tokenizers import tokenize_all
 
     smoothing = SmoothingFunction(epsilon=0.1).method1
+    cpu = time.process_time()
     start = time.perf_counter()
     tokenized = tokenize_all(sentences)
     total = 0.0
@@ -111,7 +116,8 @@ def _run_nltk(sentences: list[str]) -> dict[str, Any]:
         references = tokenized[:i] + tokenized[i + 1 :]
         total += sum(sentence_bleu(references, hypothesis, (1.0 / n,) * n, smoothing) for n in ORDERS)
     end = time.perf_counter()
-    return {"seconds": end - start, "diversity": 1.0 - total / (len(ORDERS) * len(tokenized)),
+    return {"seconds": end - start, "cpu_seconds": time.process_time() - cpu,
+            "diversity": 1.0 - total / (len(ORDERS) * len(tokenized)),
             "peak_rss_mib": _peak_rss_mib()}
 
 
@@ -122,12 +128,14 @@ def _run_embedding(n: int, dim: int, top_pairs: int) -> dict[str, Any]:
 
     vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
     base = _peak_rss_mib()
+    cpu = time.process_time()
     start = time.perf_counter()
     diversity = embedding_diversity(vectors)
     mid = time.perf_counter()
     pairs = most_similar_pairs(vectors, top_pairs) if top_pairs else []
     end = time.perf_counter()
-    return {"diversity_seconds": mid - start, "top_pairs_seconds": end - mid, "diversity": diversity,
+    return {"diversity_seconds": mid - start, "top_pairs_seconds": end - mid, "cpu_seconds": time.process_time() - cpu,
+            "diversity": diversity,
             "top_pair_cosine": pairs[0].cosine if pairs else None, "vectors_mib": vectors.nbytes / 2**20,
             "rss_before_mib": base, "peak_rss_mib": _peak_rss_mib(),
             "n_by_n_float32_gib": n * n * 4 / 2**30}
@@ -163,12 +171,14 @@ def main() -> int:
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     figures: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": _cpus(),
-                                           "platform": platform.platform()}, "selfbleu": {}}
+                                           "platform": platform.platform(),
+                                           "load_average_at_start": _load_average()}, "selfbleu": {}}
     print(f"machine: {figures['machine']}")
     for size in sizes:
         run = in_fresh_process(_run_ours, build_sentences(args.data, size))
         figures["selfbleu"][str(size)] = run
-        print(f"ours      n={size:>7,}: {run['seconds']:7.2f} s (tokenise {run['tokenize_seconds']:.2f} s, score "
+        print(f"ours      n={size:>7,}: {run['seconds']:7.2f} s wall, {run['cpu_seconds']:.2f} s CPU "
+              f"(tokenise {run['tokenize_seconds']:.2f} s, score "
               f"{run['score_seconds']:.2f} s), {run['ngrams']:,} n-grams, peak RSS {run['peak_rss_mib']:.0f} MiB "
               f"(before {run['rss_before_mib']:.0f} MiB), D_SB {run['diversity']:.4f}")
     if len(sizes) > 1:
@@ -176,6 +186,7 @@ def main() -> int:
         growth = {
             "size_ratio": sizes[-1] / sizes[0],
             "time_ratio": large["seconds"] / small["seconds"],
+            "cpu_time_ratio": large["cpu_seconds"] / small["cpu_seconds"],
             "score_time_ratio": large["score_seconds"] / small["score_seconds"],
             "ngram_ratio": large["ngrams"] / small["ngrams"],
             "memory_growth_ratio": (large["peak_rss_mib"] - large["rss_before_mib"])
@@ -183,7 +194,8 @@ def main() -> int:
         }
         figures["scaling"] = growth
         print(f"scaling {sizes[0]:,} -> {sizes[-1]:,}: size x{growth['size_ratio']:.1f}, n-grams "
-              f"x{growth['ngram_ratio']:.1f}, time x{growth['time_ratio']:.1f} (scoring alone "
+              f"x{growth['ngram_ratio']:.1f}, wall time x{growth['time_ratio']:.1f}, CPU time "
+              f"x{growth['cpu_time_ratio']:.1f} (scoring alone "
               f"x{growth['score_time_ratio']:.1f}), memory above baseline x{growth['memory_growth_ratio']:.1f} "
               f"(quadratic would be x{growth['size_ratio'] ** 2:.0f})")
 
@@ -196,23 +208,30 @@ def main() -> int:
             theirs = in_fresh_process(_run_fast_bleu, sentences)
             ours = figures["selfbleu"].get(str(args.fast_bleu_n)) or in_fresh_process(_run_ours, sentences)
             theirs["speedup_of_ours"] = theirs["seconds"] / ours["seconds"]
+            theirs["cpu_speedup_of_ours"] = theirs["cpu_seconds"] / ours["cpu_seconds"]
             theirs["abs_diff_vs_ours"] = abs(theirs["diversity"] - ours["diversity"])
             figures["fast_bleu"] = theirs
-            print(f"fast-bleu n={args.fast_bleu_n:>7,}: {theirs['seconds']:7.2f} s, peak RSS "
+            print(f"fast-bleu n={args.fast_bleu_n:>7,}: {theirs['seconds']:7.2f} s wall, "
+                  f"{theirs['cpu_seconds']:.2f} s CPU, peak RSS "
                   f"{theirs['peak_rss_mib']:.0f} MiB, D_SB {theirs['diversity']:.4f} "
-                  f"(|diff| {theirs['abs_diff_vs_ours']:.1e}); ours {ours['seconds']:.2f} s -> "
-                  f"{theirs['speedup_of_ours']:.1f}x faster")
+                  f"(|diff| {theirs['abs_diff_vs_ours']:.1e}); ours {ours['seconds']:.2f} s wall, "
+                  f"{ours['cpu_seconds']:.2f} s CPU -> {theirs['speedup_of_ours']:.1f}x faster by wall time, "
+                  f"{theirs['cpu_speedup_of_ours']:.1f}x by CPU time")
 
     if args.nltk_n:
         sentences = build_sentences(args.data, args.nltk_n)
         slow = in_fresh_process(_run_nltk, sentences)
         ours = in_fresh_process(_run_ours, sentences)
         slow["speedup_of_ours"] = slow["seconds"] / ours["seconds"]
+        slow["cpu_speedup_of_ours"] = slow["cpu_seconds"] / ours["cpu_seconds"]
         slow["abs_diff_vs_ours"] = abs(slow["diversity"] - ours["diversity"])
-        figures["nltk"] = {"n": args.nltk_n, **slow, "ours_seconds": ours["seconds"]}
-        print(f"nltk      n={args.nltk_n:>7,}: {slow['seconds']:7.2f} s, D_SB {slow['diversity']:.6f} "
-              f"(|diff| {slow['abs_diff_vs_ours']:.1e}); ours {ours['seconds']:.3f} s -> "
-              f"{slow['speedup_of_ours']:.0f}x faster (nltk is quadratic: x4 time per doubling)")
+        figures["nltk"] = {"n": args.nltk_n, **slow, "ours_seconds": ours["seconds"],
+                           "ours_cpu_seconds": ours["cpu_seconds"]}
+        print(f"nltk      n={args.nltk_n:>7,}: {slow['seconds']:7.2f} s wall, {slow['cpu_seconds']:.2f} s CPU, "
+              f"D_SB {slow['diversity']:.6f} "
+              f"(|diff| {slow['abs_diff_vs_ours']:.1e}); ours {ours['seconds']:.3f} s wall, "
+              f"{ours['cpu_seconds']:.3f} s CPU -> {slow['speedup_of_ours']:.0f}x faster by wall time, "
+              f"{slow['cpu_speedup_of_ours']:.0f}x by CPU time (nltk is quadratic: x4 time per doubling)")
 
     if args.embedding_n:
         run = in_fresh_process(_run_embedding, args.embedding_n, args.embedding_dim, args.top_pairs)
@@ -221,9 +240,18 @@ def main() -> int:
               f"top-{args.top_pairs} pairs {run['top_pairs_seconds']:.1f} s (blocked products); peak RSS "
               f"{run['peak_rss_mib']:.0f} MiB with {run['vectors_mib']:.0f} MiB of vectors (an n x n float32 "
               f"matrix would be {run['n_by_n_float32_gib']:.0f} GiB)")
+    figures["machine"]["load_average_at_end"] = _load_average()
+    print(f"load average: start {figures['machine']['load_average_at_start']}, end {_load_average()}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _load_average() -> list[float] | None:
+    """Other work on the machine slows wall-clock figures; the CPU-time figures are the steadier."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def _cpus() -> int:

@@ -100,8 +100,11 @@ def _add_judge_options(parser: argparse.ArgumentParser) -> None:
                             "openai/gpt-4o, deepseek/deepseek-chat, ollama_chat/llama3.1 (default: %(default)s); "
                             "API keys come from the provider's environment variables")
     group.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, Ollama, ...)")
-    group.add_argument("--temperature", type=float, help="override the paper's judge temperature")
-    group.add_argument("--max-tokens", type=int, help="override the judge's completion budget")
+    group.add_argument("--temperature", type=float,
+                       help="override the paper's judge temperature (difficulty 0.5, quality 0.2)")
+    group.add_argument("--max-tokens", type=int,
+                       help="override the judge's completion budget (difficulty 64, quality 128; reasoning "
+                            "models need far more)")
     group.add_argument("--threads", type=_positive, default=8, help="concurrent judge calls (default: %(default)s)")
 
 
@@ -112,8 +115,10 @@ def _add_difficulty_options(parser: argparse.ArgumentParser) -> None:
                             "text, CSV, Parquet, a text folder; read as the compile reads it), looked up by "
                             "article_id; not needed when records carry 'context'/'article'")
     group.add_argument("--chunk-tokens", type=int,
-                       help="the --chunk-tokens the instructions were compiled with, so chunk ids match "
+                       help="as given to the compile run, so article ids of chunked documents match "
                             "(default: the compile's default)")
+    group.add_argument("--text-field", help="as given to the compile run (default: content, context or text)")
+    group.add_argument("--id-field", help="as given to the compile run (default: id, else file stem and line)")
     group.add_argument("--per-article", type=_positive,
                        help="at most K instructions per side and article (default: as many as the smaller side has)")
     group.add_argument("--max-articles", type=_positive, help="judge a seeded random subset of M shared articles")
@@ -190,9 +195,9 @@ def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    # CI logs are not terminals; rich would squeeze tables to 80 columns there
     # markup off: method names, paths and LM replies are printed literally, brackets and all;
-    # soft wrap: a file:line in an error message stays on one line for grep
+    # soft wrap: a file:line in an error message stays on one line for grep; a fixed width off a
+    # terminal, because rich would squeeze tables to 80 columns in CI logs
     return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=True,
                    width=None if stream.isatty() else 160)
 
@@ -272,7 +277,9 @@ def cmd_diversity(args: argparse.Namespace) -> int:
 def _corpus(args: argparse.Namespace) -> dict[str, str] | None:
     from evals.records import load_corpus
 
-    return load_corpus(args.corpus, args.chunk_tokens) if args.corpus else None
+    if not args.corpus:
+        return None
+    return load_corpus(args.corpus, args.chunk_tokens, args.text_field, args.id_field)
 
 
 def _judge_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -368,7 +375,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer, orders=args.orders, sample=args.sample, seeds=_seeds(args),
         embedder=None if args.embedder == "none" else args.embedder, top_pairs=args.top_pairs,
         difficulty=not args.no_difficulty, judge=args.judge, quality=not args.no_quality,
-        quality_judge=args.quality_judge, api_base=args.api_base, per_article=args.per_article,
+        quality_judge=args.quality_judge, api_base=args.api_base, temperature=args.temperature,
+        max_tokens=args.max_tokens, per_article=args.per_article,
         max_articles=args.max_articles, quality_sample=args.quality_sample, seed=args.seed, threads=args.threads,
     )
     report = build_report(sets, options, _corpus(args), progress=not args.no_progress)

@@ -35,9 +35,9 @@ def plot_diversity(results: Sequence[Any], path: Path) -> Path | None:
         values = [getattr(r, key) or 0.0 for r in defined]
         errors = [getattr(r, f"{key}_std") or 0.0 for r in defined]
         bars = ax.bar(labels, values, yerr=errors, capsize=6, color="#4c72b0", edgecolor="black", linewidth=0.6)
-        for bar, value, result in zip(bars, values, defined):
+        for bar, value, error, result in zip(bars, values, errors, defined):
             text = f"{value:.3f}" if getattr(result, key) is not None else "n/a"
-            ax.annotate(text, (bar.get_x() + bar.get_width() / 2, value), xytext=(0, 8),
+            ax.annotate(text, (bar.get_x() + bar.get_width() / 2, value + error), xytext=(0, 4),
                         textcoords="offset points", ha="center", fontsize=9)
         ax.set_title(title)
         ax.set_ylim(0, 1.08)

@@ -163,21 +163,26 @@ def load_squad_questions(path: Path, one_per_paragraph: bool = False) -> list[In
     return records
 
 
-def load_corpus(path: Path, chunk_tokens: int | None = None) -> dict[str, str]:
+def load_corpus(
+    path: Path, chunk_tokens: int | None = None, text_field: str | None = None, id_field: str | None = None
+) -> dict[str, str]:
     """Article id -> text, read exactly as ``python -m foveate_dspy.compile`` reads a corpus.
 
     Sharing the compile's reader means the same formats (JSONL, CSV, Parquet, text folders) and,
     above all, the same article ids: records without an id and the chunks of long documents
-    (``<id>#chunk<k>``) get the ids the instructions carry. ``chunk_tokens`` must match the
-    compile run's ``--chunk-tokens`` (default: the compile's default). A chunked document can
-    also be looked up by its own id, as the concatenation of its chunks.
+    (``<id>#chunk<k>``) get the ids the instructions carry. ``chunk_tokens``, ``text_field`` and
+    ``id_field`` must match the compile run's options of the same names (default: the compile's
+    defaults). A chunked document can also be looked up by its own id, as its chunks joined.
     """
     from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
     from foveate_dspy.corpus import CorpusError
     from foveate_dspy.corpus import load_corpus as load_articles
 
     try:
-        articles = load_articles(path, chunk_tokens=DEFAULT_CHUNK_TOKENS if chunk_tokens is None else chunk_tokens)
+        articles = load_articles(
+            path, text_field, id_field=id_field,
+            chunk_tokens=DEFAULT_CHUNK_TOKENS if chunk_tokens is None else chunk_tokens,
+        )
     except CorpusError as exc:
         raise InputError(str(exc)) from exc
     texts = {article.id: article.text for article in articles}

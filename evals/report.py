@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +45,13 @@ class ReportOptions:
     quality: bool = True
     quality_judge: str | None = None
     api_base: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
     per_article: int | None = None
     max_articles: int | None = None
     quality_sample: int | None = None
     seed: int = 0
     threads: int = DEFAULT_THREADS
-    notes: list[str] = field(default_factory=list)
 
 
 def resolve_sample_size(sets: Sequence[InstructionSet], sample: str | int) -> int | None:
@@ -100,7 +101,7 @@ def build_report(
 
     difficulty = []
     if options.difficulty and len(sets) > 1:
-        judge = difficulty_judge or make_difficulty_judge(options.judge, api_base=options.api_base)
+        judge = difficulty_judge or make_difficulty_judge(options.judge, **_judge_settings(options))
         for other in sets[1:]:
             plan = plan_matchups(sets[0], other, corpus, per_article=options.per_article,
                                  max_articles=options.max_articles, seed=options.seed)
@@ -109,7 +110,7 @@ def build_report(
 
     quality = []
     if options.quality:
-        judge = quality_judge or make_quality_judge(options.quality_judge or options.judge, api_base=options.api_base)
+        judge = quality_judge or make_quality_judge(options.quality_judge or options.judge, **_judge_settings(options))
         quality = [
             rate_answers(s, judge, sample_size=options.quality_sample, seed=options.seed,
                          threads=options.threads, progress=progress)
@@ -117,7 +118,7 @@ def build_report(
         ]
 
     metrics, better = collect_metrics(diversity, difficulty, quality)
-    config = {k: v for k, v in options.__dict__.items() if k != "notes"}
+    config = dict(options.__dict__)
     config.update(orders=list(options.orders), seeds=list(options.seeds), resolved_sample_size=sample_size,
                   ci_method=CI_METHOD)
     return Report(
@@ -134,7 +135,7 @@ def build_report(
             "quality": [q.to_dict(with_ratings=False) for q in quality],
             "metrics": metrics,
             "better": better,
-            "notes": _notes(diversity, difficulty, quality, sample_size, options),
+            "notes": _notes(diversity, difficulty, quality, sample_size),
         },
         diversity=diversity,
         difficulty=difficulty,
@@ -142,9 +143,13 @@ def build_report(
     )
 
 
+def _judge_settings(options: ReportOptions) -> dict[str, Any]:
+    return {"api_base": options.api_base, "temperature": options.temperature, "max_tokens": options.max_tokens}
+
+
 def _notes(diversity: list[DiversityResult], difficulty: list[Any], quality: list[Any],
-           sample_size: int | None, options: ReportOptions) -> list[str]:
-    notes = list(options.notes)
+           sample_size: int | None) -> list[str]:
+    notes = []
     if sample_size is None and len({d.n for d in diversity}) > 1:
         notes.append("Diversity was scored on whole sets of different sizes; SelfBLEU falls as n grows "
                      "(about 0.04 per doubling), so compare them with --sample.")

@@ -15,11 +15,14 @@ stays whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 DEFAULT_CHUNK_TOKENS = 400
+WINDOW_CHARS = 4096
 
 _WORD = re.compile(r"\S+")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,34 @@ def _word_pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[
     ]
 
 
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, found window by window.
+
+    The splitter is meant for article-sized texts (its cost grows with the number of sentence
+    ends times the paragraph's length), so a long document is fed to it in windows of about
+    WINDOW_CHARS: all sentences of a window but its last are kept, and the next window starts
+    where that last one did. A window holding less than two sentences is doubled until it holds
+    two or reaches the end, so a run-on text is never cut at a window's edge."""
+    from foveate_dspy.offline.text import split_sentences
+
+    position, window = 0, WINDOW_CHARS
+    while position < len(text):
+        end = len(text)
+        if position + window < end:
+            space = _SPACE.search(text, position + window)
+            end = space.start() if space else end
+        sentences = split_sentences(text[position:end])
+        if end < len(text) and len(sentences) < 2:
+            window *= 2
+            continue
+        if end < len(text):
+            sentences = sentences[:-1]  # it may go on past the window: the next window rereads it
+        for sentence in sentences:
+            yield position + sentence.start, position + sentence.end
+        position = end if end == len(text) else position + sentences[-1].end
+        window = WINDOW_CHARS
+
+
 def chunk_text(text: str, max_words: int = DEFAULT_CHUNK_TOKENS) -> list[Chunk]:
     """`text` as chunks of consecutive whole sentences with at most `max_words` words each.
 
@@ -60,15 +91,13 @@ def chunk_text(text: str, max_words: int = DEFAULT_CHUNK_TOKENS) -> list[Chunk]:
     if max_words <= 0 or word_count(text) <= max_words:
         whole = _trimmed(text, 0, len(text))
         return [whole] if whole is not None else []
-    from foveate_dspy.offline.text import split_sentences
-
     pieces: list[tuple[int, int, int]] = []
-    for sentence in split_sentences(text):
-        words = word_count(sentence.text)
+    for start, end in sentence_spans(text):
+        words = word_count(text[start:end])
         if words > max_words:
-            pieces.extend(_word_pieces(text, sentence.start, sentence.end, max_words))
+            pieces.extend(_word_pieces(text, start, end, max_words))
         elif words:
-            pieces.append((sentence.start, sentence.end, words))
+            pieces.append((start, end, words))
     chunks: list[Chunk] = []
     start = end = None
     total = 0

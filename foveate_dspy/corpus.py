@@ -147,6 +147,8 @@ def iter_csv(path: Path, text_field: str | None = None, id_field: str | None = N
                 name = _detect_field(list(reader.fieldnames or []), text_field, f"{path}:1 (header)")
             if None in row:
                 raise CorpusError(f"{where}: more fields than the header has ({len(reader.fieldnames or [])})")
+            if any("\x00" in value for value in row.values() if isinstance(value, str)):
+                raise CorpusError(f"{where}: contains NUL bytes; this looks like a binary file, not CSV")
             doc_id = _id_of(row, id_field, f"{path.stem}-{row_number}", where)
             source = {"file": str(path), "row": row_number, "line": reader.line_num}
             yield Document(doc_id, _text_of(row, name, where), _title_of(row), where, source)

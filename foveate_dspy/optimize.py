@@ -25,12 +25,14 @@ small to hold one out) costs one metric call per article each.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -360,25 +362,35 @@ def _compile(
             verbose=False,
             track_stats=False,
         )
-        return teleprompter.compile(
-            program,
-            trainset=train,
-            valset=val,
-            num_trials=trials,
-            minibatch=False,
-            program_aware_proposer=False,  # the program's source is long and says little per predictor
-            data_aware_proposer=False,  # a dataset summary of whole articles would dwarf the prompt
-        )
+        # MIPROv2's proposer passes every optional field to a signature built without the ones
+        # switched off below, and DSPy warns about each ignored field on every proposal.
+        with _quiet("dspy.predict.predict"):
+            return teleprompter.compile(
+                program,
+                trainset=train,
+                valset=val,
+                num_trials=trials,
+                minibatch=False,
+                program_aware_proposer=False,  # the program's source is long and says little per predictor
+                data_aware_proposer=False,  # a dataset summary of whole articles would dwarf the prompt
+            )
     if settings.optimizer == "gepa":
         from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
-        if settings.max_calls < len(val):
-            raise OptimizeError(f"--optimize-max-calls {settings.max_calls} is below the {len(val)} validation articles gepa scores first")
+        # GEPA checks its budget between iterations, and one iteration scores two minibatches and,
+        # when the candidate improves, the validation split: keep that much headroom so the cap holds.
+        minibatch = min(3, len(train))
+        budget = settings.max_calls - (2 * minibatch + len(val))
+        if budget < len(val):
+            raise OptimizeError(
+                f"--optimize-max-calls {settings.max_calls} is too small for gepa with {len(train)} train and "
+                f"{len(val)} validation articles; it needs at least {2 * minibatch + 2 * len(val)}"
+            )
         teleprompter = dspy.GEPA(
             metric=metric.with_feedback,
-            max_metric_calls=settings.max_calls,
+            max_metric_calls=budget,
             reflection_lm=proposer_lm,
-            reflection_minibatch_size=min(3, len(train)),
+            reflection_minibatch_size=minibatch,
             instruction_proposer=InstructionProposer(adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)),
             num_threads=settings.threads,
             seed=settings.seed,
@@ -386,6 +398,18 @@ def _compile(
         )
         return teleprompter.compile(program, trainset=train, valset=val)
     raise OptimizeError(f"--optimize takes one of {', '.join(OPTIMIZERS)}; got {settings.optimizer!r}")
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Raise one logger to ERROR for the duration."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def lm_call_counter() -> Any:

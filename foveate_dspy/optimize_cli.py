@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import sys
 from dataclasses import asdict
@@ -59,6 +60,8 @@ def check_arguments(args: argparse.Namespace) -> str | None:
     ):
         if value < 1:
             return f"{flag} must be >= 1, got {value}"
+    if args.optimize == "mipro" and importlib.util.find_spec("optuna") is None:
+        return "--optimize mipro needs Optuna (MIPROv2 searches with it): pip install optuna"
     if args.optimize_demos < 0:
         return f"--optimize-demos must be >= 0, got {args.optimize_demos}"
     if args.program and not Path(args.program).is_file():
@@ -69,13 +72,15 @@ def check_arguments(args: argparse.Namespace) -> str | None:
             return f"{target}: --save-program needs a .json path"
         if not target.parent.is_dir():
             return f"{target.parent}: the directory for --save-program does not exist"
-    try:
-        if args.optimize_lm:
-            check_teacher(args.optimize_lm, args.optimize_lm_api_base)
-        if args.judge and args.judge != "offline":
-            check_teacher(args.judge, args.judge_api_base)
-    except TeacherError as exc:
-        return str(exc)
+    for flag, model, api_base in (
+        ("--optimize-lm", args.optimize_lm, args.optimize_lm_api_base),
+        ("--judge", args.judge, args.judge_api_base),
+    ):
+        try:
+            if model:
+                check_teacher(model, api_base)
+        except TeacherError as exc:
+            return f"{flag}: {exc}"
     return None
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -37,13 +38,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from foveate_dspy.budget import BudgetConfig, article_budgets
 from foveate_dspy.calls import ARTICLE, LEDGER, LIMITER, LIMITS, LM_CALL_FAILED, ArticleScope, Pricing, RunLimits, UsageLedger
 from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
-from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
 from foveate_dspy.levels import LEVELS
+from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
 from foveate_dspy.ratelimit import Backoff, RequestGate
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM, DEMO_COUNT, MAX_RETRIES
@@ -173,6 +175,21 @@ def shaping_settings(settings: RunSettings, articles: list[Article], program: ds
     return data
 
 
+_SECRET_NAME = re.compile(r"(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)$|SECRET|API_KEY", re.IGNORECASE)
+
+
+def secrets_to_redact(settings: RunSettings) -> list[str]:
+    """Values that must never be saved: credential-looking environment variables (provider keys)
+    and passwords inside --api-base URLs."""
+    found = [value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= 8]
+    for url in (settings.api_base, settings.creative_api_base):
+        if url:
+            password = urlsplit(url).password
+            if password:
+                found.append(password)
+    return found
+
+
 # --- which outcomes are final -------------------------------------------------------------------
 
 _LM_FAILURE = re.compile(rf"^(?:[\w .-]+: )*{re.escape(LM_CALL_FAILED)}\b")
@@ -248,11 +265,20 @@ def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def _plan(store: RunStore, out_dir: Path, articles: list[Article], settings: RunSettings, fingerprint: dict[str, Any], log: Callable[[str], None]) -> list[tuple[Article, int]]:
+def _plan(
+    store: RunStore,
+    out_dir: Path,
+    articles: list[Article],
+    settings: RunSettings,
+    fingerprint: dict[str, Any],
+    log: Callable[[str], None],
+) -> list[tuple[Article, int]]:
     """The articles still to run, with their stored budgets; a new store is initialised first."""
     if store.initialised:
         differences = store.differences(fingerprint)
         if differences:
+            if any(line.startswith("corpus:") for line in differences):
+                differences.append("the corpus is compared after reading: check --corpus, --limit, --chunk-tokens and the text/id fields")
             raise SettingsMismatch(
                 f"{out_dir} holds a run made with other settings ({'; '.join(differences)}). "
                 "Run the original command to resume it, or pass --force-new to move it aside and start over."
@@ -294,9 +320,10 @@ def run(
     started = time.monotonic()
     program = program or build_program(settings)
     fingerprint = shaping_settings(settings, articles, program)
-    store = RunStore.open(out_dir, fresh=force_new)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
     limits = RunLimits(settings.max_calls, settings.max_cost_usd)
+    store = RunStore.open(out_dir, fresh=force_new)
+    store.redact(secrets_to_redact(settings))
     concurrency: dict[str, float] = {}
     tally = Tally()
     session = {"status": "failed", "skipped": 0}
@@ -377,10 +404,14 @@ def _finish(
     log: Callable[[str], None],
 ) -> dict[str, Any] | None:
     """End the session and export the store; with a failure already on its way out, a second
-    one (the disk is still full) is reported, not raised over it."""
+    one (the disk is still full) is reported, not raised over it. A run refused before its
+    session began (other settings) leaves the directory as it was."""
     from foveate_dspy.export import write_run_files
 
     summary = None
+    if store.session is None:
+        store.close()
+        return summary
     try:
         store.end_session(session["status"])
         summary = build_summary(store, settings, ledger, time.monotonic() - started)

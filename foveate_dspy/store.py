@@ -220,6 +220,20 @@ class RunStore:
         self._lock = lock
         self.session: int | None = None
         self.moved_to: Path | None = None
+        self.secrets: tuple[str, ...] = ()
+
+    def redact(self, secrets: list[str]) -> None:
+        """Replace these strings (API keys, URL passwords) by *** in everything saved from now
+        on: a provider's error message may echo a key or an endpoint URL back, and that text
+        ends up in rejection reasons and article errors."""
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def _clean(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     # --- opening and closing ------------------------------------------------------------------
 
@@ -396,16 +410,16 @@ class RunStore:
                 self._insert_results(db, article, items, level_failures, teacher, method)
             db.execute(
                 "UPDATE articles SET status = ?, error = ?, tries = tries + 1, session = ?, updated_at = ? WHERE id = ?",
-                (FAILED if error is not None else DONE, error, self.session, now, article.id),
+                (FAILED if error is not None else DONE, self._clean(error), self.session, now, article.id),
             )
             if self.session is not None:
                 db.execute("UPDATE sessions SET last_commit_at = ? WHERE id = ?", (now, self.session))
         return True
 
-    @staticmethod
     def _insert_results(
-        db: sqlite3.Connection, article: Article, items: list[Item], level_failures: list[LevelFailure], teacher: str, method: str
+        self, db: sqlite3.Connection, article: Article, items: list[Item], level_failures: list[LevelFailure], teacher: str, method: str
     ) -> None:
+        clean = self._clean
         for seq, item in enumerate(items):
             record = {**item.to_record(teacher, method), "source": article.source}
             final = item.accepted
@@ -420,15 +434,15 @@ class RunStore:
                     int(final is not None),
                     int(item.resynthesized),
                     len(item.attempts),
-                    record.get("reason"),
-                    _dumps(record),
+                    clean(record.get("reason")),
+                    clean(_dumps(record)),
                 ),
             )
             db.executemany(
                 "INSERT INTO attempts (item_id, number, instruction, output, temperature, rejection, feedback, demo_ids)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (item.id, a.number, a.instruction, a.output, a.temperature, a.rejection, a.feedback, _dumps(a.demo_ids))
+                    (item.id, a.number, clean(a.instruction), clean(a.output), a.temperature, clean(a.rejection), clean(a.feedback), _dumps(a.demo_ids))
                     for a in item.attempts
                 ],
             )
@@ -436,7 +450,7 @@ class RunStore:
             record = {**failure.to_record(teacher, method), "source": article.source}
             db.execute(
                 "INSERT INTO level_failures (article_id, level, seq, reason, record) VALUES (?, ?, ?, ?, ?)",
-                (article.id, failure.level, len(items) + offset, failure.reason, _dumps(record)),
+                (article.id, failure.level, len(items) + offset, clean(failure.reason), clean(_dumps(record))),
             )
 
     # --- the whole-run filter -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from foveate_dspy.calls import StageUsage, UsageLedger
 from foveate_dspy.store import USAGE_FIELDS
 
+
 @dataclass
 class ArticleLedger(UsageLedger):
     """One article's calls, each also recorded in the run's ledger (`parent`). The runner makes it

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripted_lm import scripted_lm
+
 from foveate_dspy.corpus import Article
 from foveate_dspy.runner import RunSettings, run
-from scripted_lm import scripted_lm
 
 SENTENCES = [
     "Alice Moreau founded Acme Rockets in {year} in Toulouse.",
@@ -120,8 +121,9 @@ def store_rows(run_dir: Path, query: str) -> list[tuple]:
 
 def http_reply(messages: list[dict[str, Any]]) -> str:
     """The scripted teacher behind the loopback HTTP server: the same replies, in ChatAdapter text."""
-    from foveate_dspy.loopback import _content_text
     from scripted_lm import OUTPUTS_RE, parse_fields
+
+    from foveate_dspy.loopback import _content_text
 
     system = _content_text(messages[0]["content"])
     outputs = tuple(re.findall(r"\d+\. `(\w+)`", OUTPUTS_RE.search(system).group(1)))

@@ -102,6 +102,8 @@ def test_corpus_ids_match_the_compile_reader(tmp_path):
     chunked = load_corpus(write_jsonl(tmp_path / "long.jsonl", [{"id": "doc", "text": long_text}]), chunk_tokens=50)
     assert "doc#chunk0" in chunked and "doc#chunk1" in chunked
     assert chunked["doc"].startswith("Sentence number 0") and "Sentence number 39" in chunked["doc"]
+    custom = write_jsonl(tmp_path / "custom.jsonl", [{"key": "k1", "body": "Text one."}])
+    assert load_corpus(custom, text_field="body", id_field="key") == {"k1": "Text one."}
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "y", "body": "?"}])
     with pytest.raises(InputError, match=r"bad\.jsonl:1"):
         load_corpus(bad)

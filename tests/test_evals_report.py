@@ -73,3 +73,25 @@ def test_resolve_sample_size(two_methods):
     assert resolve_sample_size([a, b], "min") == 15
     assert resolve_sample_size([a, b], "all") is None
     assert resolve_sample_size([a, b], 7) == 7
+
+
+def test_report_with_an_lm_judge_counts_invalid_replies(tmp_path, two_methods):
+    from evals_helpers import chat_reply, scripted_lm
+
+    from evals.judging import LLMDifficultyJudge
+
+    def respond(user_text):
+        if "Process 0 " in user_text:
+            return "I think the first set, probably."  # no field markers: unparseable
+        return chat_reply(harder="1" if "combine step" in user_text.split("instruction_set_2")[0] else "2")
+
+    lm, engine = scripted_lm(respond, temperature=0.5, max_tokens=64)
+    a, b, corpus = two_methods
+    options = ReportOptions(embedder=None, quality=False)
+    report = build_report([a, b], options, corpus, difficulty_judge=LLMDifficultyJudge(lm), progress=False)
+    head_to_head = report.data["difficulty"][0]
+    assert head_to_head["judge"] == "offline/scripted (LLM judge)"
+    assert (head_to_head["wins"], head_to_head["losses"], head_to_head["invalid"]) == (4, 0, 1)
+    assert report.data["metrics"]["difficulty.self-foveate_vs_self-qa.invalid_rate"] == pytest.approx(0.2)
+    assert any("1 pair(s) invalid (unparseable reply: 2)" in note for note in report.data["notes"])
+    assert len(engine.requests) == 10

@@ -78,3 +78,15 @@ def test_no_filters_keep_every_valid_pair(tmp_path) -> None:
     summary = run(articles, tmp_path, RunSettings(levels=("micro",), n_per_level=3), program=HandMade(), progress=False, teacher_lm=dspy.utils.DummyLM([]))
     assert summary["records"] == 11 and "filters" not in summary
     assert (tmp_path / "rejected.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_bad_filter_options_fail_before_any_lm_call(repo_root, tmp_path, capsys) -> None:
+    from foveate_dspy.compile import main
+
+    base = ["--corpus", str(repo_root / "examples" / "articles.jsonl"), "--out", str(tmp_path / "run"), "--limit", "1"]
+    assert main([*base, "--filters", "noise,bleu"]) == 2
+    assert "--filters takes a comma-separated subset of noise,rouge,length" in capsys.readouterr().err
+    assert main([*base, "--filters", "noise", "--noise-terms", str(tmp_path / "none.txt")]) == 2
+    assert "none.txt: cannot read the noise term list" in capsys.readouterr().err
+    assert main([*base, "--filters", "rouge", "--rouge-threshold", "1.5"]) == 2
+    assert not (tmp_path / "run").exists()

@@ -200,7 +200,7 @@ def test_creative_mode_varies_with_feedback_but_repeats_exactly(lm, hot, fire):
 
 
 def test_usage_is_counted(lm, fire):
-    ask(lm, fire, "When did the Great Fire of London begin?")
+    assert ask(lm, fire, "When did the Great Fire of London begin?").answerable  # began ~ begin
     usage = lm.history[-1]["usage"]
     assert usage["prompt_tokens"] > len(fire.split()) and usage["completion_tokens"] > 0
 
@@ -213,6 +213,12 @@ def test_async_calls_match_sync_calls(lm, fire):
     with using(lm):
         expected = dspy.Predict(ExtractKeywords)(article=fire, count=5).keywords
     assert asyncio.run(run()).keywords == expected
+
+
+def test_chain_of_thought_gets_an_honest_reasoning_field(lm, fire):
+    with using(lm):
+        reply = dspy.ChainOfThought(AnswerFromArticle)(article=fire, instruction="Who was Pepys?")
+    assert "does not reason" in reply.reasoning and reply.answerable
 
 
 def test_json_adapter_requests_are_answered(lm, fire):

@@ -99,9 +99,24 @@ def test_gepa_reflects_on_per_predictor_feedback() -> None:
     assert reflections, "GEPA never asked the reflection LM"
     feedback = [ex["Feedback"] for ex in reflections[0].inputs["examples_with_feedback"]]
     assert all(f.startswith("Score ") and "judge: heuristic (offline)" in f for f in feedback)
+    with pytest.raises(OptimizeError, match="too small for gepa with 2 train and 2 validation articles; it needs at least 8"):
+        optimize_program(SelfFoveate(levels=("micro",)), ARTICLES, OptimizeSettings("gepa", 2, 2, max_calls=7), lm, lm, HeuristicJudge())
 
 
 def test_mipro_and_gepa_need_held_out_articles() -> None:
     lm, _ = scripted_lm(respond)
     with pytest.raises(OptimizeError, match="needs held-out articles"):
         optimize_program(SelfFoveate(levels=("micro",)), ARTICLES[:2], OptimizeSettings("gepa", train_size=2), lm, lm, HeuristicJudge())
+
+
+def test_bad_program_options_fail_before_any_lm_call(repo_root, tmp_path, capsys) -> None:
+    base = ["--corpus", str(repo_root / "examples" / "articles.jsonl"), "--out", str(tmp_path / "run"), "--limit", "1"]
+    for flags, message in (
+        (["--save-program", str(tmp_path / "p.txt")], "--save-program needs a .json path"),
+        (["--program", str(tmp_path / "missing.json")], "missing.json: no such program file"),
+        (["--optimize", "bootstrap", "--optimize-max-calls", "0"], "--optimize-max-calls must be >= 1"),
+        (["--optimize", "gepa", "--judge", "nosuchprovider/x"], "--judge: unknown teacher 'nosuchprovider/x'"),
+    ):
+        assert main([*base, *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -3,17 +3,18 @@ result equals an uninterrupted run's."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dspy
 import pytest
+from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
 from foveate_dspy import runner
 from foveate_dspy.ratelimit import Backoff
 from foveate_dspy.records import Attempt, Item, LevelFailure
 from foveate_dspy.runner import ArticleResult, is_lm_failure, retry_reason
 from foveate_dspy.store import SettingsMismatch
-from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
 
 def test_a_finished_run_makes_no_lm_call_and_says_so(tmp_path: Path) -> None:
@@ -35,6 +36,11 @@ def test_a_finished_run_makes_no_lm_call_and_says_so(tmp_path: Path) -> None:
 def test_changed_output_settings_are_refused_by_name(tmp_path: Path) -> None:
     articles = make_articles(2)
     compile_run(articles, tmp_path / "run")
+    def state() -> tuple:
+        exports = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.suffix in (".jsonl", ".json")}
+        return exports, store_rows(tmp_path / "run", "SELECT * FROM items"), store_rows(tmp_path / "run", "SELECT * FROM sessions")
+
+    before = state()
     with pytest.raises(SettingsMismatch) as refused:
         compile_run(articles, tmp_path / "run", seed=7, levels=("micro",), max_retries=3)
     message = str(refused.value)
@@ -42,6 +48,7 @@ def test_changed_output_settings_are_refused_by_name(tmp_path: Path) -> None:
         assert name in message
     with pytest.raises(SettingsMismatch, match="corpus"):
         compile_run(make_articles(3), tmp_path / "run")
+    assert state() == before  # a refused run changes nothing
     # Pacing and routing settings may change between sessions.
     summary = compile_run(articles, tmp_path / "run", max_concurrency=1, rpm=600.0)
     assert summary["this_run"]["lm_calls"] == 0
@@ -145,7 +152,9 @@ def test_prompt_injection_in_an_article_is_data(tmp_path: Path) -> None:
     clean, hostile = Teacher(), Teacher()
     compile_run(make_articles(1), tmp_path / "clean", clean)
     compile_run(make_articles(1, extra=injection), tmp_path / "hostile", hostile)
-    systems = lambda t: {c["outputs"]: c["system"] for c in t.calls}  # noqa: E731
+    def systems(teacher: Teacher) -> dict:
+        return {c["outputs"]: c["system"] for c in teacher.calls}
+
     assert systems(hostile) == systems(clean)  # the signatures' instructions are untouched
     for call in hostile.calls:
         assert injection not in call["system"]
@@ -182,3 +191,19 @@ def test_a_level_lost_to_the_lm_is_retryable() -> None:
     assert retry_reason(result) is not None
     result = ArticleResult(make_articles(1)[0], 1, level_failures=[LevelFailure("a", "micro", "keyword extraction returned no keywords")])
     assert retry_reason(result) is None
+
+
+def test_ctrl_c_keeps_finished_articles_and_writes_the_exports(tmp_path: Path) -> None:
+    articles = make_articles(4)
+
+    def interrupt_at_third_article(inputs) -> None:
+        if "Falcon2" in str(inputs.get("article", "")):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compile_run(articles, tmp_path / "run", Teacher(before=interrupt_at_third_article), max_concurrency=1)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["stopped"] == "interrupted" and summary["articles_done"] == 2
+    assert summary["sessions"][0]["status"] == "interrupted"
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "run" / "instructions.jsonl")} == {"art-0", "art-1"}
+    assert compile_run(articles, tmp_path / "run")["complete"]

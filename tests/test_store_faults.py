@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
 from foveate_dspy import store as store_module
 from foveate_dspy.corpus import Article
 from foveate_dspy.store import RunStore, StoreError
-from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
 
 def _full_disk_after(inserts: int):

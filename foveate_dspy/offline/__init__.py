@@ -21,10 +21,10 @@ answers. They exercise the pipeline, give CI a deterministic regression target a
 the evaluations a floor to beat; they are not training data a real teacher would produce,
 and their diversity and difficulty scores say nothing about an LLM teacher's.
 
-Determinism: a reply depends only on the request text and its temperature. Below 1.0 the
-teacher takes its best-ranked choice; at 1.0 and above it picks among alternatives with a
-SHA-256 hash of the whole request (demos and feedback differ per retry, so retries differ).
-No global random state is used.
+Determinism: a reply depends only on the request text, its temperature and the embedding
+model. Below 1.0 the teacher takes its best-ranked choice; at 1.0 and above it picks among
+alternatives with a SHA-256 hash of the whole request (demos and feedback differ per retry, so
+retries differ). No global random state is used.
 
 Usage:
     from foveate_dspy.offline import offline_lm
@@ -33,16 +33,37 @@ Usage:
 Other signatures plug in with `register_handler(inputs, outputs, fn)`, where `fn(call)`
 receives a `Call` (decoded inputs, temperature, `choose()` for creative variation, and a
 `workbench` with cached embeddings and article analyses) and returns the output values.
+Dispatch is on field names only (never on instruction text, which teleprompters rewrite); a
+signature with no handler raises an error naming its fields.
+
+Modules: engine (DSPy engine pair, `offline_lm`), protocol (adapter request/reply text),
+registry (dispatch, creative choice), handlers (one per signature), text/grammar (sentences,
+stems, verb forms), keywords, rhetoric (cue words), span_questions / instructions / templates
+(question writing), answering (extractive support), workbench (caches), benchmark (timings).
 """
 
-from foveate_dspy.offline.engine import AsyncOfflineEngine, OfflineEngine, offline_lm
-from foveate_dspy.offline.registry import Call, UnknownSignatureError, register_handler
+from __future__ import annotations
 
-__all__ = [
-    "AsyncOfflineEngine",
-    "Call",
-    "OfflineEngine",
-    "UnknownSignatureError",
-    "offline_lm",
-    "register_handler",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AsyncOfflineEngine": "engine",
+    "OfflineEngine": "engine",
+    "offline_lm": "engine",
+    "Call": "registry",
+    "UnknownSignatureError": "registry",
+    "register_handler": "registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use: dspy and nltk cost seconds, and CLIs that merely mention the offline
+    teacher must still answer --help at once. The engine module loads first, so the built-in
+    handlers are registered before any other."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    importlib.import_module("foveate_dspy.offline.engine")
+    return getattr(importlib.import_module(f"foveate_dspy.offline.{_EXPORTS[name]}"), name)

@@ -1,8 +1,11 @@
 """Extractive reading comprehension: answer from the article's own sentences, or say so.
 
-Support is measured, not guessed: the instruction's content words (minus the scaffolding words
-of question templates, see `templates.scaffold_words`) are looked up in the article's
-sentences, and the share a small passage covers is the support. A plain or relation question
+Support is measured, not guessed: the instruction is cut into units (phrases of two or more
+content words that occur verbatim in the article, such as "ordinary fire", and the remaining
+content words, minus the scaffolding words of question templates, see
+`templates.scaffold_words`), the units are looked up in the article's sentences, and the share
+a small passage covers is the support. A phrase counts only where it occurs whole, so "ordinary
+fire" is not supported by "the Great Fire" plus "an ordinary day". A plain or relation question
 may draw on one sentence or two adjacent ones; an enumerative question ("... each of X, Y and
 Z ...") may gather one sentence per part. Below `SUPPORT_THRESHOLD` the honest answer is
 "I don't know.": an extractive reader cannot bridge facts that sit far apart in the text, so a
@@ -15,12 +18,20 @@ import re
 from dataclasses import dataclass
 
 from foveate_dspy.offline.rhetoric import detect_devices
-from foveate_dspy.offline.templates import scaffold_words
-from foveate_dspy.offline.text import content_stems, split_sentences, stem, tidy_sentence
+from foveate_dspy.offline.templates import scaffold_stems
+from foveate_dspy.offline.text import (
+    content_stems,
+    find_phrase,
+    is_stopword,
+    split_sentences,
+    stem,
+    tidy_sentence,
+    tokenize,
+)
 from foveate_dspy.offline.workbench import ArticleView
 
 SUPPORT_THRESHOLD = 0.75
-"""Least share of the instruction's content words the chosen sentences must contain."""
+"""Least share of the instruction's units (phrases, content words) the chosen sentences hold."""
 
 UNKNOWN_ANSWER = "I don't know."
 MAX_GATHERED_SENTENCES = 4
@@ -44,8 +55,8 @@ DEVICE_WORDS = {
 }
 """How instructions written from key sentences name the device they ask about."""
 
-_SCAFFOLD_STEMS = frozenset(stem(w) for w in scaffold_words())
 _NEW_WORDS_FOR_CONTEXT = 3
+_MAX_PHRASE_TOKENS = 12
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,45 @@ class Support:
 
 def instruction_terms(instruction: str) -> frozenset[str]:
     """Stems of the words that carry the instruction's topic."""
-    return content_stems(instruction, ignore=_SCAFFOLD_STEMS)
+    return content_stems(instruction, ignore=scaffold_stems())
+
+
+def support_units(
+    view: ArticleView, instruction: str
+) -> tuple[frozenset[str], list[frozenset[str]]]:
+    """The instruction's units, and the units each sentence of the article contains."""
+    phrases = article_phrases(view.text, instruction)
+    in_phrases = frozenset().union(*(content_stems(p) for p in phrases))
+    stems = instruction_terms(instruction) - in_phrases
+    units = frozenset({f"phrase:{p.lower()}" for p in phrases} | {f"stem:{t}" for t in stems})
+    per_sentence = [
+        frozenset(
+            {f"phrase:{p.lower()}" for p in phrases if find_phrase(sentence.text, p) >= 0}
+            | {f"stem:{t}" for t in stems & sentence_stems}
+        )
+        for sentence, sentence_stems in zip(view.sentences, view.stems, strict=True)
+    ]
+    return units, per_sentence
+
+
+def article_phrases(article: str, instruction: str) -> list[str]:
+    """Longest runs of the instruction (two or more content words at both ends) that occur
+    verbatim in the article, left to right, without overlap."""
+    tokens = tokenize(instruction)
+    content = [not is_stopword(t.text) and stem(t.text) not in scaffold_stems() for t in tokens]
+    found, i = [], 0
+    while i < len(tokens):
+        if content[i]:
+            for j in range(min(len(tokens), i + _MAX_PHRASE_TOKENS), i + 1, -1):
+                if not content[j - 1] or sum(content[i:j]) < 2:
+                    continue
+                text = instruction[tokens[i].start : tokens[j - 1].end]
+                if find_phrase(article, text) >= 0:
+                    found.append(text)
+                    i = j - 1
+                    break
+        i += 1
+    return found
 
 
 def find_support(view: ArticleView, instruction: str) -> Support:
@@ -67,15 +116,17 @@ def find_support(view: ArticleView, instruction: str) -> Support:
     set of up to `MAX_GATHERED_SENTENCES` sentences. Among equal passages, one that carries the
     rhetorical device the instruction names ("the question the passage poses") wins, then the
     earliest."""
-    terms = instruction_terms(instruction)
-    if not terms or not view.sentences:
+    if not view.sentences:
+        return Support((), 0.0)
+    terms, covered = support_units(view, instruction)
+    if not terms:
         return Support((), 0.0)
     if ENUMERATIVE.search(instruction):
-        return _gathered(view, terms)
-    singles = [len(terms & stems) / len(terms) for stems in view.stems]
+        return _gathered(terms, covered)
+    singles = [len(terms & units) / len(terms) for units in covered]
     windows = [Support((i,), c) for i, c in enumerate(singles)]
-    for i in range(len(view.stems) - 1):
-        pair = len(terms & (view.stems[i] | view.stems[i + 1])) / len(terms)
+    for i in range(len(covered) - 1):
+        pair = len(terms & (covered[i] | covered[i + 1])) / len(terms)
         if pair > max(singles[i], singles[i + 1]):
             windows.append(Support((i, i + 1), pair))
     top = max(w.coverage for w in windows)
@@ -103,17 +154,15 @@ def named_devices(instruction: str) -> frozenset[str]:
     return frozenset(name for name, cue in DEVICE_WORDS.items() if cue.search(instruction))
 
 
-def _gathered(view: ArticleView, terms: frozenset[str]) -> Support:
+def _gathered(terms: frozenset[str], covered: list[frozenset[str]]) -> Support:
     remaining, chosen = set(terms), []
     while remaining and len(chosen) < MAX_GATHERED_SENTENCES:
-        gains = [
-            (len(remaining & stems), -i) for i, stems in enumerate(view.stems) if i not in chosen
-        ]
+        gains = [(len(remaining & units), -i) for i, units in enumerate(covered) if i not in chosen]
         gain, negative_index = max(gains, default=(0, 0))
         if gain == 0:
             break
         chosen.append(-negative_index)
-        remaining -= view.stems[-negative_index]
+        remaining -= covered[-negative_index]
     return Support(tuple(sorted(chosen)), 1 - len(remaining) / len(terms))
 
 

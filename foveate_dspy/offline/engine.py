@@ -29,10 +29,17 @@ from foveate_dspy.offline.protocol import (
     format_reply,
     parse_request,
 )
-from foveate_dspy.offline.registry import Call, UnknownSignatureError, find_handler
+from foveate_dspy.offline.registry import (
+    REASONING_FIELD,
+    Call,
+    UnknownSignatureError,
+    find_handler,
+)
 from foveate_dspy.offline.workbench import get_workbench
 
 DEFAULT_MODEL = "offline/teacher"
+REASONING_NOTE = "The offline teacher applies fixed rules to the article; it does not reason."
+"""What a `reasoning` output (dspy.ChainOfThought) receives: an honest statement, not a story."""
 
 
 class OfflineEngine:
@@ -66,6 +73,8 @@ class OfflineEngine:
             workbench=get_workbench(self.embedder),
         )
         values = handler(call)
+        if REASONING_FIELD in call.outputs and REASONING_FIELD not in values:
+            values[REASONING_FIELD] = REASONING_NOTE
         missing = [name for name in call.outputs if name not in values]
         if missing:
             raise RuntimeError(

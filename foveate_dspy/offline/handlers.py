@@ -16,7 +16,7 @@ from foveate_dspy.offline.keywords import extract_candidates, rank_candidates
 from foveate_dspy.offline.registry import Call, register_handler
 from foveate_dspy.offline.rhetoric import cue_score
 from foveate_dspy.offline.span_questions import generic_span_options, span_question_options
-from foveate_dspy.offline.text import Sentence, find_phrase, split_sentences, word_count
+from foveate_dspy.offline.text import Sentence, find_phrase, split_sentences, stem, word_count
 from foveate_dspy.offline.workbench import ArticleView, Workbench
 
 MIN_KEY_SENTENCE_WORDS = 6
@@ -116,17 +116,29 @@ def span_options(view: ArticleView, span: str, rotation: int) -> list[str]:
     holding.sort(key=lambda s: (not _stands_alone(s, span), s.index))
     options: list[str] = []
     for sentence in holding:
-        options.extend(span_question_options(sentence.text, span, rotation))
+        options.extend(span_question_options(sentence.text, span, rotation, _common_stems(view)))
     return list(dict.fromkeys(options)) or generic_span_options(span, rotation)
 
 
 def _stands_alone(sentence: Sentence, span: str) -> bool:
+    """False when the span's occurrence is part of a longer name ("fire" in "Great Fire of
+    London", "St Paul" in "St Paul's Cathedral")."""
     position = find_phrase(sentence.text, span)
+    found = sentence.text[position : position + len(span)]
     before = sentence.text[:position].rstrip().split(" ")[-1:]
     after = sentence.text[position + len(span) :]
     continues_name = re.match(r"(?:['’]s\b|\s+[A-Z])", after) is not None
-    extends_name = bool(before and before[0][:1].isupper() and span[:1].isupper() and position > 0)
+    extends_name = bool(before and before[0][:1].isupper() and found[:1].isupper() and position > 0)
     return not (continues_name or extends_name)
+
+
+def _common_stems(view: ArticleView) -> frozenset[str]:
+    """Stems of words the article writes in lower case somewhere (common nouns, adverbs)."""
+    if "common" not in view.memo:
+        view.memo["common"] = frozenset(
+            stem(word) for word in re.findall(r"\b[a-z][\w'’-]*", view.text)
+        )
+    return view.memo["common"]
 
 
 # ---------------------------------------------------------------------------------------------

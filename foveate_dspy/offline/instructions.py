@@ -59,7 +59,7 @@ def sentence_instruction_options(
     rhetorical device, then of its other devices, then plain ones. `ranked_phrases` are the
     article's keywords, best first; those inside the sentence fill the templates."""
     inside = [p for p in ranked_phrases if find_phrase(sentence, p) >= 0]
-    devices = [d for d in detect_devices(sentence)]
+    devices = detect_devices(sentence)
     speaker = quoted_speaker(sentence)
     options: list[str] = []
     for position, device in enumerate([*devices, None]):

@@ -51,6 +51,11 @@ _NUMBER = re.compile(
     rf"|\b(?:{'|'.join(NUMBER_WORDS)})(?:\s(?:million|billion|thousand|hundred))?\b",
     re.IGNORECASE,
 )
+FREQUENCY_BONUS = 0.05
+"""Added per log-mention: a keyword the article repeats is more central."""
+KIND_BONUS = {"entity": 0.05, "date": 0.04, "quantity": 0.04, "phrase": 0.0}
+"""Specific kinds get a head start: reverse synthesis writes its best questions about them."""
+
 _YEAR = re.compile(r"^(?:1[0-9]{3}|20[0-9]{2})$")
 _MAX_UNIT_WORDS = 2
 _MAX_PHRASE_WORDS = 3
@@ -90,18 +95,14 @@ def rank_candidates(
     """Score = similarity to the article + a small bonus for repeated mentions and for specific
     kinds (entities, dates, quantities are what reverse synthesis asks about best)."""
     scored = []
-    for candidate, similarity in zip(candidates, similarities, strict=False):
+    for candidate, similarity in zip(candidates, similarities, strict=True):
         mentions = len(
-            re.findall(r"(?<!\w)" + re.escape(candidate.text) + r"(?!\w)", article, re.I)
+            re.findall(r"(?<!\w)" + re.escape(candidate.text) + r"(?!\w)", article, re.IGNORECASE)
         )
         bonus = FREQUENCY_BONUS * math.log(max(mentions, 1)) + KIND_BONUS.get(candidate.kind, 0.0)
         scored.append((float(similarity) + bonus, candidate))
     scored.sort(key=lambda pair: (-pair[0], pair[1].start))
     return scored
-
-
-FREQUENCY_BONUS = 0.05
-KIND_BONUS = {"entity": 0.05, "date": 0.04, "quantity": 0.04, "phrase": 0.0}
 
 
 def _proper_words(article: str, sentences: list[Sentence]) -> frozenset[str]:
@@ -126,7 +127,8 @@ def _dates_and_quantities(
         start, end = sentence.start + match.start(), sentence.start + match.end()
         if start in taken:
             continue
-        end = _extend_with_unit(article, tokens, end)
+        if not _YEAR.match(match.group()):  # "1841 book" names a year, not 1,841 books
+            end = _extend_with_unit(article, tokens, end)
         text = article[start:end]
         if _YEAR.match(text):
             found.append(Candidate(text, "date", start))
@@ -157,7 +159,7 @@ def _entities(
 ) -> list[Candidate]:
     """Runs of capitalised words, joined by connectors ("of", "de") and trailing model numbers."""
     found, run = [], []
-    for _i, token in enumerate(tokens + [None]):
+    for token in [*tokens, None]:
         if token is not None and run and _joined(article, run[-1], token):
             if (
                 _capitalised(token)

@@ -71,19 +71,23 @@ def register_handler(
     _HANDLERS[key] = fn
 
 
+REASONING_FIELD = "reasoning"
+"""The output dspy.ChainOfThought adds; handlers answer without it and the engine fills it."""
+
+
 def find_handler(inputs: frozenset[str], outputs: frozenset[str]) -> Handler:
-    try:
-        return _HANDLERS[(frozenset(inputs), frozenset(outputs))]
-    except KeyError:
-        known = "; ".join(
-            f"{sorted(i)} -> {sorted(o)}" for i, o in sorted(_HANDLERS, key=lambda k: sorted(k[0]))
-        )
-        raise UnknownSignatureError(
-            f"the offline teacher has no handler for a signature with inputs {sorted(inputs)} "
-            f"and outputs {sorted(outputs)}. Register one with "
-            f"foveate_dspy.offline.register_handler, or use an LLM teacher. Known: {known}"
-        ) from None
-
-
-def registered_signatures() -> list[tuple[frozenset[str], frozenset[str]]]:
-    return list(_HANDLERS)
+    """The handler for these field names; a `reasoning` output (ChainOfThought) is allowed on
+    top of any registered signature's outputs."""
+    key = (frozenset(inputs), frozenset(outputs))
+    plain = (key[0], key[1] - {REASONING_FIELD})
+    for candidate in (key, plain):
+        if candidate in _HANDLERS:
+            return _HANDLERS[candidate]
+    known = "; ".join(
+        f"{sorted(i)} -> {sorted(o)}" for i, o in sorted(_HANDLERS, key=lambda k: sorted(k[0]))
+    )
+    raise UnknownSignatureError(
+        f"the offline teacher has no handler for a signature with inputs {sorted(inputs)} "
+        f"and outputs {sorted(outputs)}. Register one with "
+        f"foveate_dspy.offline.register_handler, or use an LLM teacher. Known: {known}"
+    )

@@ -16,8 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from foveate_dspy.offline.grammar import AUXILIARIES, IRREGULAR_PAST, past_to_base, present_to_base
-from foveate_dspy.offline.templates import GENERIC_SPAN_TEMPLATES, IN_SITU_OPENERS
-from foveate_dspy.offline.text import MONTHS, STOPWORDS, Token, find_phrase, tidy_question, tokenize
+from foveate_dspy.offline.templates import GENERIC_SPAN_TEMPLATES, IN_SITU_OPENERS, scaffold_stems
+from foveate_dspy.offline.text import (
+    MONTHS,
+    STOPWORDS,
+    Token,
+    content_stems,
+    find_phrase,
+    stem,
+    tidy_question,
+    tokenize,
+)
 
 PLACE_WORDS = frozenset(
     "river lane street road avenue city town village ocean sea lake mountains mount island islands "
@@ -46,10 +55,13 @@ SUBORDINATORS = frozenset("when although though because while whereas if once as
 SUBJECT_STARTERS = frozenset(
     "the a an she he it they we its his her their this these those each every".split()
 )
+TIME_WORDS = frozenset("today now later earlier modern eventually finally yesterday".split())
+"""Clause openers that are capitalised only because they open the sentence."""
 DETERMINERS = frozenset("the a an his her its their".split())
 REPORTING_VERBS = r"(?:said|says|saying|wrote|writes|observed|argued|complained|remarked|declared)"
 _LEADING_CONNECTIVE = re.compile(
-    r"^(?:However|Yet|But|And|So|Still|Moreover|Instead|Thus|Therefore|Nevertheless|Also),?\s+"
+    r"^(?:However|Yet|But|And|So|Still|Moreover|Instead|Thus|Therefore|Nevertheless|Also),?\s+",
+    re.IGNORECASE,
 )
 _INNER_CONNECTIVE = re.compile(
     r",\s*(?:however|by contrast|in fact|of course|though|too),\s*", re.I
@@ -95,11 +107,16 @@ class SpanKind:
 
 
 def classify_span(
-    span: str, preposition: str, following: str, inside_name: bool = False
+    span: str,
+    preposition: str,
+    following: str,
+    inside_name: bool = False,
+    after_the: bool = False,
 ) -> SpanKind:
     """Guess what a span is from its shape, the preposition before it (lower-case, '' if none)
-    and what follows it; `inside_name` marks a preposition that continues a capitalised name
-    ('Prize in Chemistry'), which does not make a place."""
+    and what follows it. `inside_name` marks a preposition that continues a capitalised name
+    ('Prize in Chemistry'), which does not make a place; `after_the` marks a name read after
+    'the' ('the Great Depression', 'the 1908 London Olympics'), which is rarely a person."""
     text = span.strip()
     if re.fullmatch(r"(?:1[0-9]{3}|20[0-9]{2}|\d{3,4}s|\d{1,4} (?:BC|BCE|AD|CE))", text):
         return SpanKind("year")
@@ -123,85 +140,70 @@ def classify_span(
         lowered = {w.lower().strip(".") for w in words}
         if (preposition in PLACE_PREPOSITIONS and not inside_name) or lowered & PLACE_WORDS:
             return SpanKind("place")
-        if lowered & TITLES or (len(words) >= 2 and "of" not in lowered and _name_like(words)):
+        if lowered & TITLES or (
+            len(words) >= 2 and "of" not in lowered and not after_the and _name_like(words)
+        ):
             return SpanKind("person")
-        if re.match(rf"\s*,?\s*(?:later\s+|had\s+|once\s+)?{REPORTING_VERBS}\b", following):
+        reporting = (
+            rf"\s*,?\s*(?:later\s+|had\s+|once\s+|is often quoted as\s+)?{REPORTING_VERBS}\b"
+        )
+        if re.match(reporting, following):
             return SpanKind("person")
     return SpanKind("thing")
 
 
+NON_PERSON_WORDS = frozenset(
+    "act age art average bank building cathedral church club college company council day empire "
+    "exchange fire friday games hospital house industrial institute labs lane marathon mayor "
+    "monday museum olympics party prize record revolution saturday society sunday thursday "
+    "tower tuesday university war wednesday world".split()
+)
+"""Words that make a capitalised name an organisation, event or object, not a person."""
+
+
 def _name_like(words: Sequence[str]) -> bool:
     """Two to four capitalised words with no organisation or event word: probably a person."""
-    org = {
-        "university",
-        "college",
-        "museum",
-        "hospital",
-        "cathedral",
-        "church",
-        "labs",
-        "company",
-        "bank",
-        "club",
-        "prize",
-        "games",
-        "olympics",
-        "marathon",
-        "war",
-        "revolution",
-        "act",
-        "fire",
-        "building",
-        "tower",
-        "exchange",
-        "party",
-        "council",
-        "institute",
-        "society",
-        "empire",
-        "average",
-        "industrial",
-        "world",
-        "thursday",
-        "tuesday",
-        "monday",
-        "wednesday",
-        "friday",
-        "saturday",
-        "sunday",
-        "day",
-        "age",
-        "lane",
-        "house",
-        "record",
-        "art",
-        "mayor",
-    }
-    return 2 <= len(words) <= 4 and not ({w.lower().strip("'’s") for w in words} & org)
+    return 2 <= len(words) <= 4 and not (
+        {re.sub(r"['’]s$", "", w.lower()) for w in words} & NON_PERSON_WORDS
+    )
 
 
-def span_question_options(sentence: str, span: str, rotation: int) -> list[str]:
+def span_question_options(
+    sentence: str, span: str, rotation: int, common: frozenset[str] = frozenset()
+) -> list[str]:
     """Questions whose answer is `span`, built from `sentence` (which contains it), best first.
 
     Options: a subject question or a fronted wh-question when the clause allows one, then
-    in-situ questions with every opener, rotated by `rotation` so neighbouring items differ."""
+    in-situ questions with every opener, rotated by `rotation` so neighbouring items differ.
+    `common` holds stems the article also writes in lower case: a clause-initial capital on
+    such a word ("Tulips had arrived") is lowered once an opener precedes it."""
     clause = _clause_with(sentence, span)
     position = find_phrase(clause, span)
     if position < 0:
         return []
     end = position + len(span.strip())
     preposition, modifier_start = _preceding(clause, position)
-    kind = classify_span(span, preposition, clause[end:], _inside_name(clause, modifier_start))
+    after_the = re.search(r"\bthe\s+(?:\d[\d,]*\s+)?$", clause[:position], re.IGNORECASE)
+    kind = classify_span(
+        span, preposition, clause[end:], _inside_name(clause, modifier_start), bool(after_the)
+    )
     options = []
     fronted = _fronted(clause, position, end, modifier_start, preposition, kind)
     if fronted:
         options.append(fronted)
     in_situ = _in_situ(clause, position, end, modifier_start, preposition, kind)
+    first = in_situ.split(" ", 1)[0]
+    if first[:1].isupper() and stem(first) in common and find_phrase(span, first) < 0:
+        in_situ = in_situ[:1].lower() + in_situ[1:]
     openers = list(IN_SITU_OPENERS[rotation % len(IN_SITU_OPENERS) :]) + list(
         IN_SITU_OPENERS[: rotation % len(IN_SITU_OPENERS)]
     )
     options.extend(tidy_question(opener + in_situ) for opener in openers)
-    return [q for q in dict.fromkeys(options) if find_phrase(q, span) < 0]
+    return [
+        q
+        for q in dict.fromkeys(options)
+        if find_phrase(q, span) < 0 and content_stems(q, ignore=scaffold_stems())
+    ]
 
 
 def generic_span_options(span: str, rotation: int) -> list[str]:
@@ -442,7 +444,7 @@ def _trim(text: str, from_position: int, removed: bool = False) -> str:
     if clause_break and len((head + tail[: clause_break.start()]).split()) >= 5:
         tail = tail[: clause_break.start()]
     if len((head + tail).split()) > _MAX_QUESTION_WORDS:
-        comma = tail.find(",")
+        comma = _comma(tail)
         if comma >= 0 and len((head + tail[:comma]).split()) >= 6:
             tail = tail[:comma]
     return head + tail
@@ -452,16 +454,22 @@ def _shorten(question: str, after: int) -> str:
     """Cut a question longer than `_SHORT_QUESTION_WORDS` at its first comma after `after`."""
     if len(question.split()) <= _SHORT_QUESTION_WORDS:
         return question
-    comma = question.find(",", after)
+    comma = _comma(question, after)
     if comma > 0 and len(question[:comma].split()) >= 5:
         return question[:comma]
     return question
+
+
+def _comma(text: str, start: int = 0) -> int:
+    """The first clause comma at or after `start` (not the one inside '70,900'); -1 if none."""
+    match = re.compile(r",(?!\d)").search(text, start)
+    return match.start() if match else -1
 
 
 def _lower_first(text: str) -> str:
     """Lower-case a clause's first word when it is a function word ('The', 'In', 'Whereas')."""
     text = text.strip()
     first = text.split(" ", 1)[0].lower()
-    if first in STOPWORDS or first in LEAD_PREPOSITIONS or first in SUBORDINATORS:
+    if first in STOPWORDS or first in LEAD_PREPOSITIONS or first in SUBORDINATORS | TIME_WORDS:
         return text[:1].lower() + text[1:]
     return text

@@ -7,6 +7,9 @@ answerer looks for the topic of a question, not for the words that frame it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from foveate_dspy.offline.text import stem, words
 
 IN_SITU_OPENERS = (
     "According to the passage, ",
@@ -103,6 +106,12 @@ QUESTION_WORDS = (
 )
 
 
+@lru_cache(maxsize=1)
+def scaffold_stems() -> frozenset[str]:
+    """Stems of `scaffold_words`, as the answerer compares them."""
+    return frozenset(stem(w) for w in scaffold_words())
+
+
 def scaffold_words() -> frozenset[str]:
     """Lower-case words of every template and wh-phrase: they frame a question, not its topic."""
     texts = [
@@ -117,5 +126,5 @@ def scaffold_words() -> frozenset[str]:
     ]
     found = set()
     for text in texts:
-        found.update(w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"\{\w+\}", " ", text)))
+        found.update(w.lower() for w in words(re.sub(r"\{\w+\}", " ", text)))
     return frozenset(found)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from foveate_dspy.offline.grammar import IRREGULAR_PAST
+
 STOPWORDS = frozenset(
     """
     a about above after again against all also although am among an and another any are around
@@ -37,11 +39,14 @@ MONTHS = (
 
 ABBREVIATIONS = frozenset(
     """
-    mr mrs ms dr prof sr jr st mt ft no nos vs etc e.g i.e inc ltd co corp gen col lt sgt capt
+    mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e inc ltd co corp gen col lt sgt capt
     gov rev fr u.s u.k u.n c ca approx fig al jan feb mar apr jun jul aug sep sept oct nov dec
     """.split()
 )
 """Words whose trailing full stop does not end a sentence (compared lower-case, without it)."""
+
+NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "fig", "pp"})
+"""Abbreviations only before a number ("No. 5"); elsewhere "no." ends a sentence."""
 
 _WORD = re.compile(r"\w+(?:['’\-.,]\w+)*")
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
@@ -77,7 +82,7 @@ def split_sentences(text: str) -> list[Sentence]:
     for para_start, para_end in _paragraph_spans(text):
         cursor = para_start
         for match in _BOUNDARY.finditer(text, para_start, para_end):
-            if not _ends_sentence(text, match, para_end):
+            if not _ends_sentence(text, match, para_end, cursor):
                 continue
             _append(sentences, text, cursor, match.end())
             cursor = match.end()
@@ -94,7 +99,9 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _ends_sentence(text: str, match: re.Match, limit: int) -> bool:
+def _ends_sentence(text: str, match: re.Match, limit: int, start: int) -> bool:
+    if _inside_quotation(text[start : match.end()]):
+        return False  # '"I ought to be jealous of the tower. She is ..."' is one sentence
     following = text[match.end() : limit].lstrip()
     if not following:
         return True
@@ -106,9 +113,17 @@ def _ends_sentence(text: str, match: re.Match, limit: int) -> bool:
         before = _WORD_BEFORE.search(text[max(0, match.start() - 20) : match.start() + 1])
         if before:
             word = before.group(1).lower()
+            if word in NUMBER_ABBREVIATIONS:
+                return not first.isdigit()
             if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 return False
     return True
+
+
+def _inside_quotation(text: str) -> bool:
+    """Whether `text` ends inside an open double quotation."""
+    straight = text.count('"')
+    return straight % 2 == 1 or text.count("“") > text.count("”")
 
 
 def _append(sentences: list[Sentence], text: str, start: int, end: int) -> None:
@@ -132,8 +147,10 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Lower-case Porter stem without a possessive 's, so "Fleming's" matches "Fleming"."""
-    return _stemmer().stem(_POSSESSIVE.sub("", word.lower()))
+    """Lower-case Porter stem without a possessive 's, so "Fleming's" matches "Fleming";
+    irregular past tenses map to their base first, so "began" matches "begin"."""
+    low = _POSSESSIVE.sub("", word.lower())
+    return _stemmer().stem(IRREGULAR_PAST.get(low, low))
 
 
 @lru_cache(maxsize=1)
@@ -170,13 +187,6 @@ def find_phrase(text: str, phrase: str, start: int = 0) -> int:
     pattern = re.compile(r"(?<!\w)" + re.escape(phrase.strip()) + r"(?!\w)", re.IGNORECASE)
     match = pattern.search(text, start)
     return match.start() if match else -1
-
-
-def count_phrase(text: str, phrase: str) -> int:
-    if not phrase.strip():
-        return 0
-    pattern = re.compile(r"(?<!\w)" + re.escape(phrase.strip()) + r"(?!\w)", re.IGNORECASE)
-    return len(pattern.findall(text))
 
 
 def tidy_sentence(text: str) -> str:
