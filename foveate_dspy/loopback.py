@@ -1,7 +1,7 @@
 """A loopback OpenAI-compatible chat server, for the throughput benchmark and the fault tests.
 
 It listens on 127.0.0.1 only, answers `POST /v1/chat/completions` after a fixed latency with a
-reply produced by a `respond(messages) -> text` function (by default the offline teacher, so the
+reply produced by a `respond(request body) -> text` function (by default the offline teacher, so the
 real DSPy client path can be exercised end to end without a provider), and can be told to
 misbehave the way real providers do: 429 with or without Retry-After, 5xx, replies slower than
 the client's timeout, truncated bodies, bytes that are not UTF-8, prose instead of the fields.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import select
 import socket
 import sys
 import threading
@@ -35,7 +36,8 @@ HOST = "127.0.0.1"
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 PROSE = "Here are some thoughts about the article. It is an interesting text and covers several topics."
 
-Responder = Callable[[list[dict[str, Any]]], str]
+Responder = Callable[[dict[str, Any]], str]
+"""The parsed request body (messages, temperature, ...) -> the assistant's reply text."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,17 @@ def every_nth(n: int, fault: Fault) -> FaultPlan:
 
 
 def offline_responder(embedder: str = "minilm") -> Responder:
-    """Answer each request the way the offline teacher answers the same messages."""
+    """Answer each request the way the offline teacher answers the same messages, at the
+    request's temperature (its creative retries depend on it)."""
     from foveate_dspy.offline import respond_to_messages
+    from foveate_dspy.offline.workbench import get_workbench
 
-    return lambda messages: respond_to_messages(messages, embedder=embedder)
+    get_workbench(embedder).embed(["warm-up"])  # load the embedding model before the first request
+
+    def respond(body: dict[str, Any]) -> str:
+        return respond_to_messages(body["messages"], embedder=embedder, temperature=body.get("temperature"))
+
+    return respond
 
 
 def estimate_tokens(text: str) -> int:
@@ -211,9 +220,6 @@ class LoopbackServer:
         with self._lock:
             return self.stats.as_dict()
 
-    def sleep(self, seconds: float) -> bool:
-        """Wait, waking early if the server stops; True when the full time passed."""
-        return not self._stopping.wait(max(0.0, seconds))
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -271,22 +277,23 @@ class _Handler(BaseHTTPRequestHandler):
             return "400"
         fault = owner.faults(number, body) if owner.faults is not None else None
         if fault is not None and fault.kind == "status":
-            owner.sleep(owner.latency)
+            if not self._wait(owner.latency):
+                return "client_gone"
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             self._send(fault.status, _error_body(f"injected {fault.status}", "loopback_fault"), headers)
             return str(fault.status)
         if fault is not None and fault.kind == "drop":
-            owner.sleep(owner.latency)
+            self._wait(owner.latency)
             self.close_connection = True
             return "drop"
         cpu = time.thread_time()
-        text = PROSE if fault is not None and fault.kind == "prose" else owner.respond(messages)
+        text = PROSE if fault is not None and fault.kind == "prose" else owner.respond(body)
         with owner._lock:
             owner.stats.respond_cpu_seconds += time.thread_time() - cpu
         delay = fault.delay if fault is not None and fault.kind == "slow" else owner.latency
-        if not owner.sleep(delay - (time.monotonic() - started)):
+        if not self._wait(delay - (time.monotonic() - started)):
             self.close_connection = True
-            return "stopped"
+            return "client_gone"
         payload = _completion(body, messages, text, number)
         if fault is not None and fault.kind == "truncate":
             self._send(200, payload[: len(payload) // 2], declared_length=len(payload))
@@ -297,6 +304,25 @@ class _Handler(BaseHTTPRequestHandler):
             return "non_utf8"
         self._send(200, payload)
         return "prose" if fault is not None and fault.kind == "prose" else "200"
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait before replying; False as soon as the client hangs up (a client-side timeout or
+        cancellation closes the connection) or the server stops. Noticing the hang-up keeps the
+        in-flight count honest: an abandoned request is no longer in flight."""
+        owner = self.server.owner
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if owner._stopping.is_set():
+                return False
+            readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.1))
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return False  # end of stream: the client closed the connection
+                except OSError:
+                    return False
+                time.sleep(min(remaining, 0.1))  # bytes of a pipelined request: not a hang-up
+        return not owner._stopping.is_set()
 
     def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None, declared_length: int | None = None) -> None:
         self.send_response(status)

@@ -116,6 +116,9 @@ def _fingerprint(args: argparse.Namespace, settings: RunSettings) -> str:
     resume. A digest, because program files carry no model names."""
     material = {
         **asdict(_optimize_settings(args, settings)),
+        "teacher": settings.teacher,
+        "method": settings.method,
+        "levels": list(settings.levels),
         "judge": args.judge or "offline",
         "optimize_lm": args.optimize_lm or settings.teacher,
         "started_from": args.program,

@@ -62,9 +62,9 @@ def format_reply(outputs: tuple[str, ...], values: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n\n[[ ## completed ## ]]"
 
 
-def scripted_teacher(messages: list[dict[str, Any]]) -> str:
+def scripted_teacher(body: dict[str, Any]) -> str:
     """The loopback responder for the scripted teacher."""
-    outputs, inputs = signature_of(messages)
+    outputs, inputs = signature_of(body["messages"])
     return format_reply(outputs, teacher_reply(outputs, inputs))
 
 

@@ -9,7 +9,12 @@ import dspy
 import pytest
 from offline_helpers import example_article, using
 
-from foveate_dspy.offline import OfflineEngine, offline_lm, register_handler
+from foveate_dspy.offline import (
+    OfflineEngine,
+    offline_lm,
+    register_handler,
+    respond_to_messages,
+)
 from foveate_dspy.offline.rhetoric import detect_devices
 from foveate_dspy.offline.text import split_sentences
 from signatures.answer import AnswerFromArticle, RereadAnswer
@@ -219,6 +224,17 @@ def test_chain_of_thought_gets_an_honest_reasoning_field(lm, fire):
     with using(lm):
         reply = dspy.ChainOfThought(AnswerFromArticle)(article=fire, instruction="Who was Pepys?")
     assert "does not reason" in reply.reasoning and reply.answerable
+
+
+def test_plain_chat_messages_get_the_engine_reply(lm, fire):
+    ask(lm, fire, "Who was Pepys?")
+    entry = lm.history[-1]
+    as_parts = [
+        {"role": m["role"], "content": [{"type": "text", "text": m["content"]}]}
+        for m in entry["messages"]
+    ]
+    assert respond_to_messages(entry["messages"]) == entry["outputs"][0]
+    assert respond_to_messages(as_parts) == entry["outputs"][0]
 
 
 def test_json_adapter_requests_are_answered(lm, fire):

@@ -124,7 +124,7 @@ def test_reply_format_and_value_decoding():
         parsed.outputs, {"questions": ["Q?"], "answerable": True}, json_reply=True
     )
     assert json.loads(as_json) == {"questions": ["Q?"], "answerable": True}
-    assert decode_value("['a', 'b']", "list[str]") == ["a", "b"]
+    assert decode_value('["a", "b"]', "list[str]") == ["a", "b"]
     assert decode_value("True", "bool") is True
     assert count_tokens("Hello, world!") == 4
 

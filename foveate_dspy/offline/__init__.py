@@ -36,7 +36,8 @@ receives a `Call` (decoded inputs, temperature, `choose()` for creative variatio
 Dispatch is on field names only (never on instruction text, which teleprompters rewrite); a
 signature with no handler raises an error naming its fields.
 
-Modules: engine (DSPy engine pair, `offline_lm`), protocol (adapter request/reply text),
+Modules: engine (DSPy engine pair, `offline_lm`), respond (the core, also as
+`respond_to_messages` for OpenAI-style messages), protocol (adapter request/reply text),
 registry (dispatch, creative choice), handlers (one per signature), text/grammar (sentences,
 stems, verb forms), keywords, rhetoric (cue words), span_questions / instructions / templates
 (question writing), answering (extractive support), workbench (caches), benchmark (timings).
@@ -51,6 +52,7 @@ _EXPORTS = {
     "AsyncOfflineEngine": "engine",
     "OfflineEngine": "engine",
     "offline_lm": "engine",
+    "respond_to_messages": "respond",
     "Call": "registry",
     "UnknownSignatureError": "registry",
     "register_handler": "registry",
@@ -61,9 +63,9 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     """Import on first use: dspy and nltk cost seconds, and CLIs that merely mention the offline
-    teacher must still answer --help at once. The engine module loads first, so the built-in
+    teacher must still answer --help at once. The handlers module loads first, so the built-in
     handlers are registered before any other."""
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    importlib.import_module("foveate_dspy.offline.engine")
+    importlib.import_module("foveate_dspy.offline.handlers")
     return getattr(importlib.import_module(f"foveate_dspy.offline.{_EXPORTS[name]}"), name)

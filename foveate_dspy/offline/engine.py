@@ -22,24 +22,11 @@ from dspy.lm15 import (
     response_to_events,
 )
 
-from foveate_dspy.offline import handlers as _builtin_handlers  # noqa: F401  (registers handlers)
-from foveate_dspy.offline.protocol import (
-    RequestFormatError,
-    count_tokens,
-    format_reply,
-    parse_request,
-)
-from foveate_dspy.offline.registry import (
-    REASONING_FIELD,
-    Call,
-    UnknownSignatureError,
-    find_handler,
-)
-from foveate_dspy.offline.workbench import get_workbench
+from foveate_dspy.offline.protocol import RequestFormatError, count_tokens
+from foveate_dspy.offline.registry import UnknownSignatureError
+from foveate_dspy.offline.respond import reply
 
 DEFAULT_MODEL = "offline/teacher"
-REASONING_NOTE = "The offline teacher applies fixed rules to the article; it does not reason."
-"""What a `reasoning` output (dspy.ChainOfThought) receives: an honest statement, not a story."""
 
 
 class OfflineEngine:
@@ -57,30 +44,10 @@ class OfflineEngine:
             else "".join(getattr(part, "text", "") or "" for part in (request.system or ()))
         )
         messages = [(m.role, m.text or "") for m in request.messages]
-        temperature = request.config.temperature
         try:
-            parsed = parse_request(system, messages)
-            handler = find_handler(
-                frozenset(f.name for f in parsed.inputs), frozenset(f.name for f in parsed.outputs)
-            )
+            text, parsed = reply(system, messages, request.config.temperature, self.embedder)
         except (RequestFormatError, UnknownSignatureError) as exc:
             raise InvalidRequestError(str(exc), provider="offline") from exc
-        call = Call(
-            inputs=parsed.values,
-            outputs=tuple(f.name for f in parsed.outputs),
-            temperature=temperature,
-            digest=parsed.digest(temperature),
-            workbench=get_workbench(self.embedder),
-        )
-        values = handler(call)
-        if REASONING_FIELD in call.outputs and REASONING_FIELD not in values:
-            values[REASONING_FIELD] = REASONING_NOTE
-        missing = [name for name in call.outputs if name not in values]
-        if missing:
-            raise RuntimeError(
-                f"offline handler {handler.__name__} returned no value for {missing}"
-            )
-        text = format_reply(parsed.outputs, values, parsed.json_reply)
         input_tokens, output_tokens = count_tokens(parsed.text), count_tokens(text)
         return Response(
             id=None,

@@ -9,7 +9,6 @@ and ends with "[[ ## completed ## ]]" (or is one JSON object for JSONAdapter).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -101,16 +100,17 @@ def _blocks(message: str, names: list[str]) -> dict[str, str]:
 
 
 def decode_value(raw: str, type_name: str) -> Any:
-    """Turn a formatted input back into a value: JSON or Python literals for lists and dicts,
-    int/float/bool by type, the raw text otherwise."""
+    """Turn a formatted input back into a value: JSON for lists and dicts, int/float/bool by
+    type, the raw text otherwise."""
     base = type_name.split("[", 1)[0].strip().lower()
     if base in ("list", "dict", "tuple", "set"):
-        for parse in (json.loads, ast.literal_eval):
-            try:
-                return parse(raw)
-            except (ValueError, SyntaxError):
-                continue
-        return raw
+        # JSON only: adapters write containers as JSON, and ast.literal_eval is not safe in the
+        # worker threads the async engine uses (CPython 3.11 raises "AST constructor recursion
+        # depth mismatch" when two threads parse at once). Anything else stays text.
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
     if base == "int":
         try:
             return int(raw.strip())

@@ -1,0 +1,194 @@
+"""Benchmark: how well `compile` keeps a slow provider busy, and what it costs per LM call.
+
+    python benchmarks/throughput.py                               # 200 articles, 0.5 s, --max-concurrency 32
+    python benchmarks/throughput.py --articles 40 --latency 0.2   # a quicker look
+    python benchmarks/throughput.py --json throughput.json        # also save the figures
+
+A loopback OpenAI-compatible server (`foveate_dspy.loopback`, in its own process, on 127.0.0.1)
+answers every request like the offline teacher, after a fixed latency. `compile` runs against it
+in this process through the real DSPy client path (`--teacher openai/loopback --api-base
+http://127.0.0.1:PORT/v1`, a dummy OPENAI_API_KEY), on the first N articles of the SQuAD v1.1 dev
+file (../shared/data/squad11_dev_2067.jsonl). The teacher's CPU work happens in the server
+process, so this process's CPU time is the client's orchestration alone (DSPy formatting and
+parsing, HTTP, the runner, the run store, and the micro level's keyword embedding).
+
+Reported, for the LM phase (the runner's article loop; setup before it, such as imports, the
+embedding model and Algorithm 1's budgets, is reported separately):
+  articles/minute; LM calls and tokens per accepted record (tokens as the server counts them,
+  about four characters each); utilisation = mean requests in flight at the server ÷
+  --max-concurrency; wall ÷ ideal, where ideal = calls × latency ÷ concurrency; client CPU per LM
+  call. Targets at latency 0.5 s, concurrency 32, 200 articles: utilisation ≥ 0.9, wall ≤ 1.15 ×
+  ideal, CPU ≤ 5 ms per call. The figures are measured, never assumed; the script says which
+  targets were met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "squad11_dev_2067.jsonl"
+TARGETS = {"utilisation": 0.9, "wall_over_ideal": 1.15, "cpu_ms_per_call": 5.0}
+
+
+def start_server(latency: float, embedder: str, max_seconds: float) -> tuple[subprocess.Popen, int]:
+    """The loopback server in a child process; returns it once it listens (teacher warmed up)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "foveate_dspy.loopback", "--latency", str(latency), "--embedder", embedder, "--max-seconds", str(max_seconds)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    line = proc.stdout.readline()
+    if not line.startswith("port "):
+        proc.kill()
+        raise SystemExit(f"the loopback server did not start (it printed {line!r})")
+    return proc, int(line.split()[1])
+
+
+def server_stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as reply:
+        return json.load(reply)
+
+
+def run_compile(args: argparse.Namespace, api_base: str, out: Path) -> dict[str, float]:
+    """Run `compile` in this process; returns the LM phase's wall and CPU seconds."""
+    from foveate_dspy import compile as compile_cli
+    from foveate_dspy import runner
+
+    phase: dict[str, float] = {}
+    run_articles = runner.run_articles
+
+    async def timed_run_articles(*a: Any, **k: Any) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            await run_articles(*a, **k)
+        finally:
+            phase["wall"] = time.perf_counter() - wall
+            phase["cpu"] = time.process_time() - cpu
+
+    runner.run_articles = timed_run_articles
+    argv = [
+        "--corpus", str(args.corpus), "--limit", str(args.articles), "--out", str(out),
+        "--teacher", "openai/loopback", "--api-base", api_base,
+        "--max-concurrency", str(args.concurrency), "--embedder", args.embedder, "--quiet",
+    ]
+    if args.n_per_level:
+        argv += ["--n-per-level", str(args.n_per_level)]
+    try:
+        status = compile_cli.main(argv)
+    finally:
+        runner.run_articles = run_articles
+    if status != 0:
+        raise SystemExit(f"compile exited with status {status}")
+    return phase
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ["OPENAI_API_KEY"] = "loopback-dummy-key"  # never send a real key, even to 127.0.0.1
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    proc, port = start_server(args.latency, args.embedder, max_seconds=args.max_seconds)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        out = Path(tempfile.mkdtemp(prefix="throughput-")) / "run"
+        started_wall, started_cpu = time.perf_counter(), time.process_time()
+        phase = run_compile(args, f"http://127.0.0.1:{port}/v1", out)
+        total_wall, total_cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+        server = server_stats(port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    calls = summary["lm_calls"]
+    records = summary["records"]
+    ideal = calls * args.latency / args.concurrency
+    tokens = summary["input_tokens"] + summary["output_tokens"]
+    return {
+        "articles": summary["articles"],
+        "articles_done": summary["articles_done"],
+        "records": records,
+        "lm_calls": calls,
+        "lm_errors": summary["lm_errors"],
+        "latency_s": args.latency,
+        "max_concurrency": args.concurrency,
+        "articles_per_minute": 60 * summary["articles_done"] / phase["wall"],
+        "calls_per_record": calls / records if records else None,
+        "tokens_per_record": tokens / records if records else None,
+        "server_mean_in_flight": server["mean_in_flight"],
+        "server_max_in_flight": server["max_in_flight"],
+        "utilisation": server["mean_in_flight"] / args.concurrency,
+        "client_gate_utilisation": (summary.get("lm_concurrency") or {}).get("utilisation"),
+        "lm_phase_wall_s": phase["wall"],
+        "server_window_s": server["window_seconds"],
+        "ideal_s": ideal,
+        "wall_over_ideal": phase["wall"] / ideal if ideal else None,
+        "cpu_ms_per_call": 1000 * phase["cpu"] / calls if calls else None,
+        "setup_wall_s": total_wall - phase["wall"],
+        "total_wall_s": total_wall,
+        "total_cpu_ms_per_call": 1000 * total_cpu / calls if calls else None,
+        "server_teacher_cpu_ms_per_call": 1000 * server["respond_cpu_seconds"] / max(server["requests"], 1),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+    }
+
+
+def report(figures: dict[str, Any]) -> str:
+    f = figures
+    lines = [
+        f"throughput: {f['articles_done']}/{f['articles']} articles, latency {f['latency_s']} s, --max-concurrency {f['max_concurrency']} ({f['machine']})",
+        f"  articles/minute            {f['articles_per_minute']:.1f}",
+        f"  LM calls                   {f['lm_calls']} ({f['lm_errors']} failed), {f['records']} accepted records",
+        f"  LM calls per record        {f['calls_per_record']:.2f}",
+        f"  tokens per record          {f['tokens_per_record']:.0f} (server count, ~4 characters per token)",
+        f"  mean in flight (server)    {f['server_mean_in_flight']:.2f} (max {f['server_max_in_flight']})",
+        f"  utilisation                {f['utilisation']:.3f} (client gate: {f['client_gate_utilisation']:.3f})",
+        f"  wall / ideal               {f['wall_over_ideal']:.3f} ({f['lm_phase_wall_s']:.1f} s / {f['ideal_s']:.1f} s)",
+        f"  client CPU per LM call     {f['cpu_ms_per_call']:.2f} ms (whole run incl. setup: {f['total_cpu_ms_per_call']:.2f} ms)",
+        f"  setup before the LM phase  {f['setup_wall_s']:.1f} s (imports, embedder, budgets, store)",
+        f"  teacher CPU per call       {f['server_teacher_cpu_ms_per_call']:.2f} ms (in the server process)",
+    ]
+    checks = [
+        ("utilisation", f["utilisation"] >= TARGETS["utilisation"], f">= {TARGETS['utilisation']}"),
+        ("wall / ideal", f["wall_over_ideal"] <= TARGETS["wall_over_ideal"], f"<= {TARGETS['wall_over_ideal']}"),
+        ("CPU per call", f["cpu_ms_per_call"] <= TARGETS["cpu_ms_per_call"], f"<= {TARGETS['cpu_ms_per_call']} ms"),
+        ("in-flight bound", f["server_max_in_flight"] <= f["max_concurrency"], f"<= {f['max_concurrency']}"),
+    ]
+    lines += [f"  target {name:<16} {'met' if ok else 'MISSED'} ({goal})" for name, ok, goal in checks]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_DATA, help="JSONL corpus (default: SQuAD v1.1 dev, 2,067 paragraphs)")
+    parser.add_argument("--articles", type=int, default=200, help="first N articles (default 200)")
+    parser.add_argument("--latency", type=float, default=0.5, help="server seconds per reply (default 0.5)")
+    parser.add_argument("--concurrency", type=int, default=32, help="--max-concurrency (default 32)")
+    parser.add_argument("--n-per-level", type=int, help="fixed budget instead of Algorithm 1")
+    parser.add_argument("--embedder", default="minilm", help="embedder for budgets, micro and the teacher (default minilm)")
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="the server stops by itself after this long")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    if not args.corpus.exists():
+        raise SystemExit(f"{args.corpus}: corpus not found")
+    figures = measure(args)
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
