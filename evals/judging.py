@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from foveate_dspy import threadsafe_ast
+
 OFFLINE_JUDGE = "offline"
 # Paper, Table 10: temperature 0.5, top_p 1, 5 completion tokens for a bare "1"/"2". DSPy's
 # ChatAdapter wraps the answer in field markers, so the budget is larger.
@@ -160,6 +162,7 @@ def run_concurrently(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=True) as bar:
         bar_task = bar.add_task(description, total=len(items))
+        threadsafe_ast.install()  # DSPy parses replies with ast in these threads
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             futures = {pool.submit(task, item): index for index, item in enumerate(items)}
             for future in as_completed(futures):

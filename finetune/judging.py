@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from finetune.errors import FinetuneError
+from foveate_dspy import threadsafe_ast
 from finetune.scoring import contains_gold
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
@@ -104,6 +105,7 @@ class LLMJudge:
         return prediction.verdict if prediction.verdict in (CORRECT, INCORRECT) else UNPARSEABLE
 
     def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
+        threadsafe_ast.install()  # DSPy parses replies with ast in these threads
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             return list(pool.map(self._verdict, items))
 

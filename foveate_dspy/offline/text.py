@@ -99,13 +99,19 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_NON_SPACE = re.compile(r"\S")
+# A quotation longer than this is taken as unbalanced: tracking it further would make splitting
+# quadratic on a long document with one stray quote mark.
+_MAX_QUOTED_CHARS = 2000
+
+
 def _ends_sentence(text: str, match: re.Match, limit: int, start: int) -> bool:
-    if _inside_quotation(text[start : match.end()]):
+    if match.end() - start <= _MAX_QUOTED_CHARS and _inside_quotation(text[start : match.end()]):
         return False  # '"I ought to be jealous of the tower. She is ..."' is one sentence
-    following = text[match.end() : limit].lstrip()
-    if not following:
+    next_char = _NON_SPACE.search(text, match.end(), limit)
+    if next_char is None:
         return True
-    first = following[0]
+    first = next_char.group()
     if not (first.isupper() or first.isdigit() or first in "\"'“‘(["):
         return False
     punct = match.group()
