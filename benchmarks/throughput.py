@@ -140,6 +140,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "setup_wall_s": total_wall - phase["wall"],
         "total_wall_s": total_wall,
         "total_cpu_ms_per_call": 1000 * total_cpu / calls if calls else None,
+        "server_seconds_per_request": server["mean_request_seconds"],
+        "load_average": os.getloadavg(),
         "server_teacher_cpu_ms_per_call": 1000 * server["respond_cpu_seconds"] / max(server["requests"], 1),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
@@ -155,11 +157,16 @@ def report(figures: dict[str, Any]) -> str:
         f"  tokens per record          {f['tokens_per_record']:.0f} (server count, ~4 characters per token)",
         f"  mean in flight (server)    {f['server_mean_in_flight']:.2f} (max {f['server_max_in_flight']})",
         f"  utilisation                {f['utilisation']:.3f} (client gate: {f['client_gate_utilisation']:.3f})",
-        f"  wall / ideal               {f['wall_over_ideal']:.3f} ({f['lm_phase_wall_s']:.1f} s / {f['ideal_s']:.1f} s)",
+        f"  wall / ideal               {f['wall_over_ideal']:.3f} ({f['lm_phase_wall_s']:.1f} s / {f['ideal_s']:.1f} s;"
+        f" first request to last reply {f['server_window_s']:.1f} s)",
         f"  client CPU per LM call     {f['cpu_ms_per_call']:.2f} ms (whole run incl. setup: {f['total_cpu_ms_per_call']:.2f} ms)",
         f"  setup before the LM phase  {f['setup_wall_s']:.1f} s (imports, embedder, budgets, store)",
         f"  teacher CPU per call       {f['server_teacher_cpu_ms_per_call']:.2f} ms (in the server process)",
+        f"  server time per request    {f['server_seconds_per_request']:.3f} s (configured latency {f['latency_s']} s)",
+        f"  load average (1/5/15 min)  {' '.join(f'{x:.2f}' for x in f['load_average'])} at the end",
     ]
+    if f["server_seconds_per_request"] > 1.1 * f["latency_s"]:
+        lines.append("  warning: the server could not hold its latency (machine busy?); the figures understate the client")
     checks = [
         ("utilisation", f["utilisation"] >= TARGETS["utilisation"], f">= {TARGETS['utilisation']}"),
         ("wall / ideal", f["wall_over_ideal"] <= TARGETS["wall_over_ideal"], f"<= {TARGETS['wall_over_ideal']}"),

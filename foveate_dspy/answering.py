@@ -10,6 +10,9 @@ from __future__ import annotations
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.level import Proposal
+from foveate_dspy.records import Attempt, Item
+from foveate_dspy.sampling import current_temperature
 from foveate_dspy.validity import rejection_reason
 from signatures.answer import AnswerFromArticle, RereadAnswer
 
@@ -40,3 +43,12 @@ class AnswerInstruction(dspy.Module):
             return draft, None
         improved = (better.answer or "").strip()
         return (improved, None) if rejection_reason(instruction, improved) is None else (draft, None)
+
+
+async def answer_proposal(answerer: AnswerInstruction, article: str, item: Item, proposal: Proposal) -> None:
+    """Record the item's first attempt: the proposal answered, or why there was nothing to answer."""
+    if proposal.problem is not None:
+        output, rejection = "", proposal.problem
+    else:
+        output, rejection = await answerer.answer(article, proposal.instruction)
+    item.attempts.append(Attempt(0, proposal.instruction, output, current_temperature(), rejection))

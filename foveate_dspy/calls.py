@@ -378,8 +378,8 @@ async def call_predictor(
                     why = f" (the provider asked to wait {hint:.0f}s, more than {backoff.max_retry_after:g}s){why}"
                 raise CallFailed(f"{LM_CALL_FAILED} after {attempt} attempt{'s' if attempt > 1 else ''}{why}") from exc
             if hint is not None and gate is not None:
-                gate.pause(hint)
-            await asyncio.sleep(wait)
+                gate.pause(hint)  # the provider's wait holds back every request, not just this one
+            await (gate.sleep if gate is not None else asyncio.sleep)(wait)
 
 
 async def _attempt(

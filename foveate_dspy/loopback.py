@@ -113,6 +113,7 @@ class ServerStats:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "mean_in_flight": self.in_flight_seconds / window if window > 0 else 0.0,
+            "mean_request_seconds": self.in_flight_seconds / self.requests if self.requests else 0.0,
             "window_seconds": window,
             "busy_seconds": self.busy_seconds,
             "respond_cpu_seconds": self.respond_cpu_seconds,

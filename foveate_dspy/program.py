@@ -17,17 +17,17 @@ from collections.abc import Sequence
 
 import dspy
 
-from foveate_dspy.answering import AnswerInstruction
-from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal
+from foveate_dspy.answering import AnswerInstruction, answer_proposal
+from foveate_dspy.article_program import ArticleProgram
+from foveate_dspy.level import FoveationLevel, LevelFailed
 from foveate_dspy.levels import LEVELS
 from foveate_dspy.macro import MacroFoveate
 from foveate_dspy.micro import MicroFoveate
-from foveate_dspy.records import Attempt, Item, LevelFailure
+from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import DEMO_COUNT, MAX_RETRIES, Resynthesis
-from foveate_dspy.sampling import current_temperature
 from foveate_dspy.scatter import ScatterFoveate
 
-class SelfFoveate(dspy.Module):
+class SelfFoveate(ArticleProgram):
     def __init__(
         self,
         levels: Sequence[str] = LEVELS,
@@ -48,9 +48,6 @@ class SelfFoveate(dspy.Module):
     def levels(self) -> list[FoveationLevel]:
         return [lv for lv in (self.micro, self.scatter, self.macro) if lv is not None]
 
-    def forward(self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0) -> dspy.Prediction:
-        return asyncio.run(self.aforward(article=article, n=n, article_id=article_id, seed=seed))
-
     async def aforward(
         self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0
     ) -> dspy.Prediction:
@@ -68,7 +65,7 @@ class SelfFoveate(dspy.Module):
         except LevelFailed as failure:
             return [], LevelFailure(article_id, level.name, str(failure))
         items = [Item(f"{article_id}:{level.name}:{i}", article_id, level.name, p.feature) for i, p in enumerate(proposals)]
-        await asyncio.gather(*(self.first_attempt(article, item, p) for item, p in zip(items, proposals)))
+        await asyncio.gather(*(answer_proposal(self.answerer, article, item, p) for item, p in zip(items, proposals)))
         if self.resynthesis is not None:
             references = [item for item in items if item.accepted]
             await asyncio.gather(
@@ -79,10 +76,3 @@ class SelfFoveate(dspy.Module):
                 )
             )
         return items, None
-
-    async def first_attempt(self, article: str, item: Item, proposal: Proposal) -> None:
-        if proposal.problem is not None:
-            output, rejection = "", proposal.problem
-        else:
-            output, rejection = await self.answerer.answer(article, proposal.instruction)
-        item.attempts.append(Attempt(0, proposal.instruction, output, current_temperature(), rejection))

@@ -130,7 +130,7 @@ class RequestGate:
         self.tokens = TokenBucket(tpm, clock, sleep) if tpm else None
         self._slots = asyncio.Semaphore(max_concurrency)
         self._clock = clock
-        self._sleep = sleep
+        self.sleep = sleep  # also what calls.call_predictor waits with between retries
         self._resume_at = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -149,7 +149,7 @@ class RequestGate:
 
     async def _wait_for_pause(self) -> None:
         while (remaining := self._resume_at - self._clock()) > 0:
-            await self._sleep(remaining)
+            await self.sleep(remaining)
 
     @contextlib.asynccontextmanager
     async def admit(self, estimated_tokens: float = 0.0) -> AsyncIterator[Ticket]:

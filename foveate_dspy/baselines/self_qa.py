@@ -12,17 +12,17 @@ import asyncio
 
 import dspy
 
-from foveate_dspy.answering import AnswerInstruction
+from foveate_dspy.answering import AnswerInstruction, answer_proposal
+from foveate_dspy.article_program import ArticleProgram
 from foveate_dspy.calls import CallFailed, call_predictor
-from foveate_dspy.level import Proposal, align
-from foveate_dspy.records import Attempt, Item, LevelFailure
-from foveate_dspy.sampling import current_temperature
+from foveate_dspy.level import align
+from foveate_dspy.records import Item, LevelFailure
 from signatures.baselines import KnowledgeGuidedQuestions
 
 NAME = "self-qa"
 
 
-class SelfQA(dspy.Module):
+class SelfQA(ArticleProgram):
     name = NAME
 
     def __init__(self, multiplier: int = 3) -> None:
@@ -30,9 +30,6 @@ class SelfQA(dspy.Module):
         self.multiplier = multiplier
         self.generate = dspy.Predict(KnowledgeGuidedQuestions)
         self.answerer = AnswerInstruction(reread=False)
-
-    def forward(self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0) -> dspy.Prediction:
-        return asyncio.run(self.aforward(article=article, n=n, article_id=article_id, seed=seed))
 
     async def aforward(
         self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0
@@ -47,15 +44,9 @@ class SelfQA(dspy.Module):
             return _failed(article_id, "question generation returned no questions")
         proposals = align([""] * count, questions, "requested")
         items = [Item(f"{article_id}:{NAME}:{i}", article_id, NAME, "") for i in range(count)]
-        await asyncio.gather(*(self.answer(article, item, p) for item, p in zip(items, proposals)))
+        await asyncio.gather(*(answer_proposal(self.answerer, article, item, p) for item, p in zip(items, proposals)))
         return dspy.Prediction(results=items, level_failures=[])
 
-    async def answer(self, article: str, item: Item, proposal: Proposal) -> None:
-        if proposal.problem is not None:
-            output, rejection = "", proposal.problem
-        else:
-            output, rejection = await self.answerer.answer(article, proposal.instruction)
-        item.attempts.append(Attempt(0, proposal.instruction, output, current_temperature(), rejection))
 
 
 def _failed(article_id: str, reason: str) -> dspy.Prediction:

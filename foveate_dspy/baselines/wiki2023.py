@@ -7,10 +7,10 @@ by the same validity rule as every other method's.
 
 from __future__ import annotations
 
-import asyncio
 
 import dspy
 
+from foveate_dspy.article_program import ArticleProgram
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.records import Attempt, Item, LevelFailure
 from foveate_dspy.sampling import current_temperature
@@ -20,16 +20,13 @@ from signatures.baselines import ExtractQAPairs
 NAME = "wiki2023"
 
 
-class Wiki2023(dspy.Module):
+class Wiki2023(ArticleProgram):
     name = NAME
 
     def __init__(self, multiplier: int = 3) -> None:
         super().__init__()
         self.multiplier = multiplier
         self.extract = dspy.Predict(ExtractQAPairs)
-
-    def forward(self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0) -> dspy.Prediction:
-        return asyncio.run(self.aforward(article=article, n=n, article_id=article_id, seed=seed))
 
     async def aforward(
         self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0
