@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finetune.errors import FinetuneError
+from foveate_dspy.jsonl import read_objects
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,9 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     if not path.is_file():
         raise FinetuneError(f"{path}: no such file")
     seen = 0
-    with path.open(encoding="utf-8-sig") as handle:  # tolerate a byte-order mark from Windows editors
-        for lineno, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise FinetuneError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
-            if not isinstance(obj, dict):
-                raise FinetuneError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            seen += 1
-            yield lineno, obj
+    for lineno, obj in read_objects(path, FinetuneError):
+        seen += 1
+        yield lineno, obj
     if seen == 0:
         raise FinetuneError(f"{path}: the file is empty (no JSON records)")
 

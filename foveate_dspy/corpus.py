@@ -13,7 +13,6 @@ record is the normal case, and "JSONDecodeError: Expecting value" alone sends th
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
+from foveate_dspy.jsonl import read_objects
 
 TEXT_FIELDS = ("content", "context", "text")
 ID_FIELD = "id"
@@ -95,30 +95,11 @@ def _title_of(record: dict[str, Any]) -> str | None:
 
 def iter_jsonl(path: Path, text_field: str | None = None, id_field: str | None = None) -> Iterator[Document]:
     """Records of a JSON Lines file; blank lines are ignored."""
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot open corpus: {exc.strerror or exc}") from exc
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            if b"\x00" in raw:
-                raise CorpusError(f"{where}: contains NUL bytes; this looks like a binary file, not JSON Lines")
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise CorpusError(f"{where}: not UTF-8 ({exc.reason} at byte {exc.start}); is this a binary file?") from exc
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(record, dict):
-                raise CorpusError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            text = _text_of(record, _detect_field(record, text_field, where), where)
-            doc_id = _id_of(record, id_field, f"{path.stem}-{number}", where)
-            yield Document(doc_id, text, _title_of(record), where, {"file": str(path), "line": number})
+    for number, record in read_objects(path, CorpusError):
+        where = f"{path}:{number}"
+        text = _text_of(record, _detect_field(record, text_field, where), where)
+        doc_id = _id_of(record, id_field, f"{path.stem}-{number}", where)
+        yield Document(doc_id, text, _title_of(record), where, {"file": str(path), "line": number})
 
 
 def iter_csv(path: Path, text_field: str | None = None, id_field: str | None = None) -> Iterator[Document]:

@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from foveate_dspy.jsonl import read_objects
+
 if TYPE_CHECKING:
     from foveate_dspy.store import RunStore
 
@@ -155,21 +157,12 @@ def to_hf_row(record: dict[str, Any], context: str | None = None) -> dict[str, A
 def _records_from_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records of an instructions.jsonl made elsewhere (a baseline, an older run): lenient on
     extra fields, strict on the ones every format needs."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(record, dict):
-                raise ExportError(f"{path}:{number}: expected a JSON object")
-            for name in ("instruction", "output"):
-                if not isinstance(record.get(name), str):
-                    raise ExportError(f"{path}:{number}: missing or non-string field {name!r}")
-            record.setdefault("id", f"{path.stem}-{number}")
-            yield record
+    for number, record in read_objects(path, ExportError):
+        for name in ("instruction", "output"):
+            if not isinstance(record.get(name), str):
+                raise ExportError(f"{path}:{number}: missing or non-string field {name!r}")
+        record.setdefault("id", f"{path.stem}-{number}")
+        yield record
 
 
 def _rejected_pair(record: dict[str, Any]) -> dict[str, Any]:

@@ -116,8 +116,8 @@ def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
     ("name", "content", "message"),
     [
         ("bad.jsonl", b'{"text": "fine"}\n{"text": oops}\n', r"bad\.jsonl:2: not valid JSON"),
-        ("bin.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"bin\.jsonl:1: not UTF-8 .*is this a binary file\?"),
-        ("latin.jsonl", '{"text": "ok"}\n{"text": "caf\xe9"}\n'.encode("latin-1"), r"latin\.jsonl:2: not UTF-8"),
+        ("bin.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"bin\.jsonl:1: not valid UTF-8 .*is this a binary file\?"),
+        ("latin.jsonl", '{"text": "ok"}\n{"text": "caf\xe9"}\n'.encode("latin-1"), r"latin\.jsonl:2: not valid UTF-8"),
         ("list.jsonl", b'["text"]\n', r"list\.jsonl:1: expected a JSON object, got list"),
         ("nul.csv", b"id,text\na,ok\nb,bad\x00value\n", r"nul\.csv:3: contains NUL bytes"),
         ("wide.csv", b"id,text\na,ok,extra\n", r"wide\.csv:2: more fields than the header has"),

@@ -66,7 +66,7 @@ def test_non_utf8_bytes_are_reported_with_line(tmp_path):
 def test_invalid_json_and_non_objects(tmp_path):
     path = tmp_path / "broken.jsonl"
     path.write_text('{"instruction": "ok"}\n{"instruction": \n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"broken\.jsonl:2: invalid JSON"):
+    with pytest.raises(InputError, match=r"broken\.jsonl:2: not valid JSON"):
         load_input(str(path))
     path.write_text('["a list"]\n', encoding="utf-8")
     with pytest.raises(InputError, match=r":1: expected a JSON object, got list"):

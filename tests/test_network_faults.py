@@ -26,9 +26,8 @@ def _dummy_key():
 
 
 def compile_run(api_base: str, out: Path, articles=ARTICLES[:3], **overrides: Any) -> dict[str, Any]:
-    settings = RunSettings(
-        teacher="openai/loopback", api_base=api_base, n_per_level=2, max_concurrency=4, backoff=FAST, **overrides
-    )
+    options = {"n_per_level": 2, "max_concurrency": 4, "backoff": FAST, **overrides}
+    settings = RunSettings(teacher="openai/loopback", api_base=api_base, **options)
     return run(list(articles), out, settings, progress=False)
 
 

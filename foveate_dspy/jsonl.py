@@ -1,0 +1,44 @@
+"""Reading JSON Lines files with errors that name the file and line.
+
+Corpora, runs, evaluation inputs and fine-tuning data are all JSONL that users edit or generate
+by hand; a bad byte on line 40,213 must say so, not "JSONDecodeError: Expecting value".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def read_objects(path: str | Path, error: type[Exception] = ValueError) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of `path`, raising `error` with
+    "PATH:LINE: what is wrong" on NUL bytes, bad UTF-8 (a byte-order mark on line 1 is fine),
+    invalid JSON or a value that is not an object."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise error(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            if b"\x00" in raw:
+                raise error(f"{where}: contains NUL bytes; this looks like a binary file, not JSON Lines")
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(
+                    f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "is this a binary file? Re-encode it as UTF-8"
+                ) from None
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise error(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(value, dict):
+                raise error(f"{where}: expected a JSON object, got {type(value).__name__}")
+            yield number, value
