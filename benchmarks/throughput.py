@@ -141,6 +141,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "total_wall_s": total_wall,
         "total_cpu_ms_per_call": 1000 * total_cpu / calls if calls else None,
         "server_seconds_per_request": server["mean_request_seconds"],
+        "server_respond_seconds_per_request": server["respond_seconds"] / max(server["requests"], 1),
+        "server_late_seconds_per_request": server["late_seconds"] / max(server["requests"], 1),
         "load_average": os.getloadavg(),
         "server_teacher_cpu_ms_per_call": 1000 * server["respond_cpu_seconds"] / max(server["requests"], 1),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
@@ -162,7 +164,8 @@ def report(figures: dict[str, Any]) -> str:
         f"  client CPU per LM call     {f['cpu_ms_per_call']:.2f} ms (whole run incl. setup: {f['total_cpu_ms_per_call']:.2f} ms)",
         f"  setup before the LM phase  {f['setup_wall_s']:.1f} s (imports, embedder, budgets, store)",
         f"  teacher CPU per call       {f['server_teacher_cpu_ms_per_call']:.2f} ms (in the server process)",
-        f"  server time per request    {f['server_seconds_per_request']:.3f} s (configured latency {f['latency_s']} s)",
+        f"  server time per request    {f['server_seconds_per_request']:.3f} s (configured latency {f['latency_s']} s;"
+        f" teacher {f['server_respond_seconds_per_request']:.3f} s of it, late by {f['server_late_seconds_per_request']:.3f} s)",
         f"  load average (1/5/15 min)  {' '.join(f'{x:.2f}' for x in f['load_average'])} at the end",
     ]
     if f["server_seconds_per_request"] > 1.1 * f["latency_s"]:

@@ -401,7 +401,9 @@ async def _attempt(
             deadline = asyncio.timeout(timeout)
             try:
                 async with deadline:
-                    with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
+                    # A gate that spreads requests over several endpoints names the granted one's LM.
+                    routed = lm if lm is not None else getattr(ticket, "lm", None)
+                    with dspy.context(lm=routed) if routed is not None else contextlib.nullcontext():
                         return await predictor.acall(**kwargs)
             except TimeoutError as exc:
                 failed = True

@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="any DSPy/LiteLLM model string (openai/gpt-4o-mini, deepseek/deepseek-chat, hosted_vllm/NAME, "
         "ollama_chat/NAME); default: the embedded deterministic 'offline' teacher",
     )
-    lm.add_argument("--api-base", help="endpoint for the teacher (a vLLM or Ollama server); keys come from the environment")
+    lm.add_argument(
+        "--api-base",
+        action="append",
+        metavar="URL[=LIMIT]",
+        help="endpoint for the teacher (a vLLM or Ollama server); keys come from the environment. With --executor ray, "
+        "repeat it for several servers of the same model; =LIMIT caps the requests in flight at that server",
+    )
     lm.add_argument("--creative-teacher", help="a different model for re-synthesis (high-creativity mode)")
     lm.add_argument("--creative-api-base", help="endpoint for --creative-teacher")
     lm.add_argument("--max-tokens", type=int, help="cap on tokens per LM reply (default: provider's)")
@@ -122,6 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="stop cleanly once the estimated spend (LiteLLM prices) reaches this; re-run the same command to continue",
     )
+    runtime.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local (default): this process runs every article; ray: articles are sharded over a Ray cluster's workers "
+        "with Ray Data (pip install 'foveate-dspy[ray]'); the run directory is the same either way",
+    )
+    runtime.add_argument("--ray-address", help="Ray cluster to use: auto, or ray://HOST:PORT (default: a private local instance)")
+    runtime.add_argument("--ray-workers", type=int, help="Ray workers, each building the program once (default: the cluster's CPUs)")
+    runtime.add_argument(
+        "--ray-batch-size", type=int, help="articles per Ray task, lost and redone together if a worker dies (default 1; more for huge corpora)"
+    )
     runtime.add_argument("--quiet", action="store_true", help="no progress display")
     return parser
 
@@ -154,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         ("--max-tokens", args.max_tokens, 1),
         ("--max-calls", args.max_calls, 1),
         ("--chunk-tokens", args.chunk_tokens, 0),
+        ("--ray-workers", args.ray_workers, 1),
+        ("--ray-batch-size", args.ray_batch_size, 1),
     ):
         if value is not None and value < low:
             return _fail(f"{flag} must be >= {low}, got {value}")
@@ -163,8 +183,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from foveate_dspy.budget import BudgetConfig
     from foveate_dspy.corpus import CorpusError, load_corpus
+    from foveate_dspy.endpoints import EndpointError, parse_endpoints
     from foveate_dspy.lm import OFFLINE, TeacherError, check_teacher
 
+    try:
+        endpoints = parse_endpoints(args.api_base or [])
+    except EndpointError as exc:
+        return _fail(str(exc))
+    args.api_base = endpoints[0].url if endpoints else None
+    executor, executor_errors = None, ()
+    if args.executor == "ray":
+        from foveate_dspy.ray_executor import RayExecutor, RayRunError, RayUnavailable, import_ray
+
+        try:
+            import_ray()
+        except RayUnavailable as exc:
+            return _fail(str(exc))
+        executor, executor_errors = RayExecutor(args.ray_address, args.ray_workers, args.ray_batch_size, endpoints), (RayRunError,)
+    elif len(endpoints) > 1 or any(e.limit for e in endpoints):
+        return _fail("several --api-base endpoints, or URL=LIMIT, need --executor ray")
+    elif args.ray_address or args.ray_workers or args.ray_batch_size:
+        return _fail("--ray-address, --ray-workers and --ray-batch-size need --executor ray")
     teacher = args.teacher or OFFLINE
     if args.teacher is None:
         print(
@@ -232,9 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
         program = prepare(args, settings, articles, out)
-        summary = run(articles, out, settings, program=program, progress=not args.quiet, force_new=args.force_new)
+        summary = run(articles, out, settings, program=program, progress=not args.quiet, force_new=args.force_new, executor=executor)
     except (FilterError, OptimizeError, SettingsMismatch) as exc:
         return _fail(str(exc))
+    except executor_errors as exc:
+        print(f"error: {exc}; every finished article is saved in {out}, run the same command again to resume", file=sys.stderr)
+        return EXIT_RUNTIME
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -61,28 +61,54 @@ FaultPlan = Callable[[int, dict[str, Any]], Fault | None]
 """(0-based request number, parsed request body) -> the fault for it, or None to answer."""
 
 
-def first_n(n: int, fault: Fault) -> FaultPlan:
-    """A plan that fails the first n requests with `fault`, then answers normally."""
-    return lambda number, _body: fault if number < n else None
+def first_tries_of_every_nth(n: int, fault: Fault) -> FaultPlan:
+    """Fail the first try of every n-th distinct request; its retry (same body) gets an answer.
+
+    Unlike failing every n-th request, a call can never be unlucky enough to exhaust its
+    retries, so a run's outcome does not depend on how concurrent requests interleave."""
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def plan(_number: int, body: dict[str, Any]) -> Fault | None:
+        key = json.dumps([body.get("messages"), body.get("temperature")], sort_keys=True)
+        with lock:
+            if key in seen:
+                return None
+            seen.add(key)
+            return fault if len(seen) % n == 0 else None
+
+    return plan
 
 
-def every_nth(n: int, fault: Fault) -> FaultPlan:
-    """A plan that fails requests n-1, 2n-1, ... with `fault` (one request in n)."""
-    return lambda number, _body: fault if number % n == n - 1 else None
+class OfflineResponder:
+    """Answers each request the way the offline teacher answers the same messages, at the
+    request's temperature (its creative retries depend on it). A class rather than a closure so
+    that it can be sent to a worker process."""
+
+    def __init__(self, embedder: str = "minilm") -> None:
+        self.embedder = embedder
+
+    def warm_up(self) -> None:
+        """Load the embedding model now rather than during the first request."""
+        from foveate_dspy.offline.workbench import get_workbench
+
+        get_workbench(self.embedder).embed(["warm-up"])
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        from foveate_dspy.offline import respond_to_messages
+
+        return respond_to_messages(body["messages"], embedder=self.embedder, temperature=body.get("temperature"))
 
 
-def offline_responder(embedder: str = "minilm") -> Responder:
-    """Answer each request the way the offline teacher answers the same messages, at the
-    request's temperature (its creative retries depend on it)."""
-    from foveate_dspy.offline import respond_to_messages
-    from foveate_dspy.offline.workbench import get_workbench
+def _timed(respond: Responder, body: dict[str, Any]) -> tuple[str, float]:
+    """The reply and the CPU seconds it took, measured where it runs (thread or worker process)."""
+    cpu = time.thread_time()
+    return respond(body), time.thread_time() - cpu
 
-    get_workbench(embedder).embed(["warm-up"])  # load the embedding model before the first request
 
-    def respond(body: dict[str, Any]) -> str:
-        return respond_to_messages(body["messages"], embedder=embedder, temperature=body.get("temperature"))
-
-    return respond
+def _warm_up(respond: Responder) -> None:
+    if hasattr(respond, "warm_up"):
+        respond.warm_up()
 
 
 def estimate_tokens(text: str) -> int:
@@ -103,6 +129,8 @@ class ServerStats:
     first_start: float | None = None
     last_end: float | None = None
     respond_cpu_seconds: float = 0.0  # thread CPU spent producing replies
+    respond_seconds: float = 0.0  # wall time spent producing replies (absorbed by the latency)
+    late_seconds: float = 0.0  # time replies went out after their latency was up
     _changed: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -117,6 +145,8 @@ class ServerStats:
             "window_seconds": window,
             "busy_seconds": self.busy_seconds,
             "respond_cpu_seconds": self.respond_cpu_seconds,
+            "respond_seconds": self.respond_seconds,
+            "late_seconds": self.late_seconds,
         }
 
 
@@ -131,8 +161,21 @@ class LoopbackServer:
         max_requests: int = 100_000,
         max_seconds: float = 600.0,
         port: int = 0,
+        processes: int = 0,
     ) -> None:
-        self.respond = respond or offline_responder()
+        """`processes` > 0 runs `respond` in that many worker processes (it must then be
+        picklable): a CPU-heavy teacher in the handler threads would hold the GIL and delay
+        every other reply, so the server could not keep its latency under load."""
+        self.respond = respond or OfflineResponder()
+        self._pool = None
+        if processes > 0:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            self._pool = ProcessPoolExecutor(processes, get_context("spawn"), initializer=_warm_up, initargs=(self.respond,))
+            self._pool.submit(time.sleep, 0).result()  # start the workers (and warm them up) now
+        else:
+            _warm_up(self.respond)
         self.latency = latency
         self.faults = faults
         self.max_requests = max_requests
@@ -172,6 +215,8 @@ class LoopbackServer:
         if self._thread is not None:
             self._httpd.shutdown()
         self._httpd.server_close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def wait(self) -> None:
         """Block until the server has stopped (by itself or through `stop`)."""
@@ -287,15 +332,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._wait(owner.latency)
             self.close_connection = True
             return "drop"
-        cpu = time.thread_time()
-        text = PROSE if fault is not None and fault.kind == "prose" else owner.respond(body)
+        wall = time.monotonic()
+        if fault is not None and fault.kind == "prose":
+            text, cpu = PROSE, 0.0
+        elif owner._pool is not None:
+            text, cpu = owner._pool.submit(_timed, owner.respond, body).result()
+        else:
+            text, cpu = _timed(owner.respond, body)
         with owner._lock:
-            owner.stats.respond_cpu_seconds += time.thread_time() - cpu
+            owner.stats.respond_cpu_seconds += cpu
+            owner.stats.respond_seconds += time.monotonic() - wall
         delay = fault.delay if fault is not None and fault.kind == "slow" else owner.latency
         if not self._wait(delay - (time.monotonic() - started)):
             self.close_connection = True
             return "client_gone"
         payload = _completion(body, messages, text, number)
+        with owner._lock:
+            owner.stats.late_seconds += max(0.0, time.monotonic() - started - delay)
         if fault is not None and fault.kind == "truncate":
             self._send(200, payload[: len(payload) // 2], declared_length=len(payload))
             self.close_connection = True
@@ -389,11 +442,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop after this long at most")
     parser.add_argument("--embedder", default="minilm", help="the offline teacher's embedder (name or path)")
     parser.add_argument(
-        "--responder", help="MODULE:FUNCTION taking the chat messages and returning the reply text (default: the offline teacher)"
+        "--responder", help="MODULE:FUNCTION taking the request body and returning the reply text (default: the offline teacher)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="worker processes that produce replies (default 1; 0: in the handler threads)"
     )
     args = parser.parse_args(argv)
-    respond = _import_responder(args.responder) if args.responder else offline_responder(args.embedder)
-    server = LoopbackServer(respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port)
+    respond = _import_responder(args.responder) if args.responder else OfflineResponder(args.embedder)
+    server = LoopbackServer(
+        respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port, processes=args.processes
+    )
     with server:
         print(f"port {server.port}", flush=True)
         try:

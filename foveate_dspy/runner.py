@@ -27,6 +27,7 @@ a stop limit (--max-calls, --max-cost-usd) refused is not committed at all and s
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -261,6 +262,40 @@ async def run_articles(
     await asyncio.gather(*(one(a, n) for a, n in zip(articles, budgets)))
 
 
+def run_local(
+    program: dspy.Module,
+    pending: list[tuple[Article, int]],
+    settings: RunSettings,
+    on_result: Callable[[ArticleResult], None],
+    ledger: UsageLedger,
+    limits: RunLimits,
+    teacher_lm: dspy.LM | None = None,
+) -> dict[str, Any]:
+    """The local executor: every pending article on one asyncio loop in this process, with the
+    teacher built here. Returns the request gate's utilisation (summary.json lm_concurrency)."""
+    import dspy
+
+    teacher = teacher_lm or build_lm(settings.teacher, NORMAL, settings.api_base, settings.cache, settings.max_tokens, embedder=settings.embedder)
+    creative = None
+    if settings.creative_teacher:
+        creative = build_lm(
+            settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
+        )
+    concurrency: dict[str, Any] = {}
+
+    async def main() -> None:
+        LEDGER.set(ledger)
+        LIMITS.set(limits)
+        CREATIVE_LM.set(creative)
+        await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
+        concurrency.update(LIMITER.get().utilisation())
+
+    adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+    with dspy.context(lm=teacher, adapter=adapter):
+        asyncio.run(main())
+    return concurrency
+
+
 def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
@@ -307,13 +342,14 @@ def run(
     force_new: bool = False,
     teacher_lm: dspy.LM | None = None,
     log: Callable[[str], None] = _note,
+    executor: Callable[..., dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
     summary it wrote. `force_new` moves an existing run aside first; `teacher_lm` replaces the
-    LM built from `settings.teacher` (a scripted LM in tests). Raises StoreError (its subclass
+    LM built from `settings.teacher` (a scripted LM in tests; local executor only). `executor`
+    runs the pending articles elsewhere, with `run_local`'s arguments (ray_executor.RayExecutor);
+    planning, commits and exports stay here either way. Raises StoreError (its subclass
     SettingsMismatch for a directory holding another configuration's run)."""
-    import dspy
-
     from foveate_dspy.methods import build_program
     from foveate_dspy.progress import RunProgress
 
@@ -324,7 +360,7 @@ def run(
     limits = RunLimits(settings.max_calls, settings.max_cost_usd)
     store = RunStore.open(out_dir, fresh=force_new)
     store.redact(secrets_to_redact(settings))
-    concurrency: dict[str, float] = {}
+    concurrency: dict[str, Any] = {}
     tally = Tally()
     session = {"status": "failed", "skipped": 0}
     failure: BaseException | None = None
@@ -335,14 +371,6 @@ def run(
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
         if pending:
-            teacher = teacher_lm or build_lm(
-                settings.teacher, NORMAL, settings.api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-            )
-            creative = None
-            if settings.creative_teacher:
-                creative = build_lm(
-                    settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-                )
             filters = FilterChain(settings.filters, settings.filter_config)
 
             with RunProgress(len(pending), tally, ledger, enabled=progress) as bar:
@@ -359,16 +387,8 @@ def run(
                     tally.add(result)
                     bar.advance()
 
-                async def main() -> None:
-                    LEDGER.set(ledger)
-                    LIMITS.set(limits)
-                    CREATIVE_LM.set(creative)
-                    await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
-                    concurrency.update(LIMITER.get().utilisation())
-
-                adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
-                with dspy.context(lm=teacher, adapter=adapter):
-                    asyncio.run(main())
+                execute = executor or functools.partial(run_local, teacher_lm=teacher_lm)
+                concurrency.update(execute(program, pending, settings, on_result, ledger, limits))
         complete = all(status == DONE for status in store.statuses().values())
         if complete and "length" in settings.filters:
             _length_filter(store, settings)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from pathlib import Path
 from typing import Any
 
 from foveate_dspy.corpus import Article
-from foveate_dspy.loopback import Fault, FaultPlan, _content_text
+from foveate_dspy.loopback import _content_text
 from scripted_lm import OUTPUTS_RE, parse_fields
 
 ARTICLES = [
@@ -67,25 +66,6 @@ def scripted_teacher(body: dict[str, Any]) -> str:
     """The loopback responder for the scripted teacher."""
     outputs, inputs = signature_of(body["messages"])
     return format_reply(outputs, teacher_reply(outputs, inputs))
-
-
-def first_tries_of_every_nth(n: int, fault: Fault) -> FaultPlan:
-    """Fail the first try of every n-th distinct request; its retry (same body) gets an answer.
-
-    Unlike failing every n-th request, a call can never be unlucky enough to exhaust its
-    retries, so a run's outcome does not depend on how concurrent requests interleave."""
-    seen: set[str] = set()
-    lock = threading.Lock()
-
-    def plan(_number: int, body: dict[str, Any]) -> Fault | None:
-        key = json.dumps(body["messages"], sort_keys=True) + str(body.get("temperature"))
-        with lock:
-            if key in seen:
-                return None
-            seen.add(key)
-            return fault if len(seen) % n == 0 else None
-
-    return plan
 
 
 def closed_port_url() -> str:

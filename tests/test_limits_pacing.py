@@ -20,6 +20,7 @@ from dspy.utils.exceptions import (
 
 from foveate_dspy.calls import is_transient, parse_retry_after, retry_after
 from foveate_dspy.ratelimit import Backoff, RequestGate, TokenBucket
+from signatures.answer import AnswerFromArticle
 
 
 class FakeTime:
@@ -72,11 +73,12 @@ def test_a_request_larger_than_the_bucket_still_goes_through() -> None:
 
     async def main() -> None:
         bucket = TokenBucket(600, fake.clock, fake.sleep)  # holds 100
-        await bucket.acquire(5000)  # e.g. one long article
-        await bucket.acquire(10)
+        await bucket.acquire(5000)  # e.g. one long article: goes at once, leaves a debt of 4900
+        assert fake.now == 0.0
+        await bucket.acquire(10)  # waits until the debt and these 10 tokens have refilled
 
     asyncio.run(main())
-    assert fake.now == pytest.approx(5000 / 10 - 100 / 10 + 1.0 + 10 / 10 - 1.0, rel=0.01)
+    assert fake.now == pytest.approx(491.0)
 
 
 def test_the_in_flight_bound_holds_under_contention() -> None:
@@ -152,7 +154,7 @@ def test_retry_after_is_read_from_dspy_errors_and_raw_headers() -> None:
         (LMProviderError("not JSON", status=200), True),
         (LMInvalidRequestError("bad", status=400), False),
         (LMAuthError("bad key", status=401), False),
-        (AdapterParseError(adapter_name="ChatAdapter", signature=None, lm_response="prose"), False),
+        (AdapterParseError(adapter_name="ChatAdapter", signature=AnswerFromArticle, lm_response="prose"), False),
     ],
 )
 def test_which_failures_are_retried(error: Exception, transient: bool) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from foveate_dspy.loopback import Fault, LoopbackServer
+from foveate_dspy.loopback import Fault, LoopbackServer, first_tries_of_every_nth
 from foveate_dspy.ratelimit import Backoff
 from foveate_dspy.runner import RunSettings, run
-from network_helpers import ARTICLES, closed_port_url, first_tries_of_every_nth, read_jsonl, scripted_teacher
+from network_helpers import ARTICLES, closed_port_url, read_jsonl, scripted_teacher
 
 FAST = Backoff(max_retries=3, base=0.01, cap=0.05)
 

@@ -1,0 +1,469 @@
+"""`compile --executor ray`: the articles run on a Ray cluster, the run directory stays here.
+
+The driver (this process) does everything that makes a run a run, exactly as the local executor:
+it reads the corpus, plans the pending articles from the run store with their stored budgets,
+commits each finished article through the runner's own `on_result` (retry rules, filters, store
+transaction, progress), and writes the exports. Only the articles travel: the pending ones become
+a Ray Dataset (`ray.data.from_items`; the corpus is read here by our readers, which know every
+format) sharded over a pool of workers with `map_batches`.
+
+Each worker (`ArticleWorker`, a Ray Data callable class) builds the DSPy program and its LM
+clients once, from the run's settings and the program's saved state (prompts and demos, so an
+optimised program runs unchanged); LMs are never pickled and API keys come from the workers' own
+environment. It runs its batches' articles concurrently on one asyncio loop and returns, per
+article, the items with their attempts, the failed levels, the error and the LM calls it made;
+the driver replays those calls into the run's usage ledger, so summary.json counts them exactly
+as a local run does.
+
+One bound for the whole cluster: every LM request of every worker is admitted by one
+`RequestBroker` actor, which holds the run's `RequestGate` (--max-concurrency, --rpm, --tpm,
+Retry-After pauses), the endpoint pool (several --api-base servers, each with its own limit), and
+the --max-calls / --max-cost-usd stop. A worker's gate (`BrokerGate`) has the interface
+`calls.call_predictor` expects of the local one; its ticket names the LM of the endpoint that was
+granted.
+
+Failures. A worker killed mid-batch costs its in-flight articles: Ray restarts the actor and
+retries its tasks, and the slots it held are handed back when the restarted actor registers. An
+article reported twice (a retried task) is committed once: the driver skips indices it has seen
+and the store refuses an article already done. A killed driver is a killed local run: committed
+articles stay, the next run (on either executor) resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import pickle
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from foveate_dspy.calls import ARTICLE, LEDGER, LIMITER, LIMITS, ArticleScope, Pricing, RunLimits, RunStopped, StageUsage, UsageLedger
+from foveate_dspy.corpus import Article
+from foveate_dspy.endpoints import Endpoint, EndpointPool
+from foveate_dspy.ratelimit import RequestGate, Ticket
+from foveate_dspy.records import Item, LevelFailure
+from foveate_dspy.resynthesis import CREATIVE_LM
+from foveate_dspy.runner import ArticleResult, RunSettings, _run_article, program_digest
+from foveate_dspy.usage import ArticleLedger
+
+if TYPE_CHECKING:
+    import dspy
+
+RAY_MISSING = "--executor ray needs Ray with Ray Data, which is not installed: pip install 'foveate-dspy[ray]'"
+MAX_BLOCKS = 20_000
+"""Blocks of the article dataset at most. Each block is a Ray object built on the driver before
+the run starts (about a millisecond each), so a huge corpus gets several articles per batch."""
+
+
+class RayUnavailable(RuntimeError):
+    """Ray (with Ray Data) cannot be imported."""
+
+
+class RayRunError(RuntimeError):
+    """The cluster could not run the articles (a worker could not start, Ray failed); what was
+    committed before is safe and the same command resumes."""
+
+
+class WorkerSetupError(RuntimeError):
+    """A worker cannot build the program or its LMs on its node (a missing key, other code)."""
+
+
+def import_ray() -> Any:
+    """The `ray` module with Ray Data loaded, or RayUnavailable with the one line to fix it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise RayUnavailable(RAY_MISSING) from exc
+    return ray
+
+
+# --- what a worker sends back per article -------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One article's result as it travels from a worker to the driver (pickled)."""
+
+    items: list[Item] = field(default_factory=list)
+    level_failures: list[LevelFailure] = field(default_factory=list)
+    error: str | None = None
+    calls: list[tuple[Any, ...]] = field(default_factory=list)  # the ledger's record() calls, replayed on the driver
+    stopped: str | None = None  # a stop limit refused one of its calls: not committed, stays pending
+
+
+@dataclass
+class CallLog(ArticleLedger):
+    """An article's ledger that also keeps each recorded call, for the driver to replay into the
+    run's ledger: the driver's usage figures then come from the same code as a local run's."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def record(self, stage: str, usage_by_model: dict[str, dict[str, Any]], failed: bool, *args: Any, **kwargs: Any) -> None:
+        self.calls.append((stage, usage_by_model, failed, args, kwargs))
+        super().record(stage, usage_by_model, failed, *args, **kwargs)
+
+
+def replay(outcome: Outcome, ledger: UsageLedger) -> ArticleLedger:
+    """The article's ledger on the driver, under the run's ledger, from the worker's calls."""
+    usage = ArticleLedger.under(ledger)
+    for stage, usage_by_model, failed, args, kwargs in outcome.calls:
+        usage.record(stage, usage_by_model, failed, *args, **kwargs)
+    return usage
+
+
+# --- the cluster-wide gate ---------------------------------------------------------------------
+
+
+class RequestBroker:
+    """Admits every LM request of the run, whichever worker sends it (a Ray async actor).
+
+    A grant holds a slot of the run's RequestGate and one at an endpoint until the worker
+    releases it. Grants are recorded per worker process (`token`): when Ray restarts a killed
+    worker, the new process registers under the same actor id and the dead one's grants are
+    released, so a crash never shrinks the bound for the rest of the run."""
+
+    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint]) -> None:
+        self.gate = RequestGate(settings.max_concurrency, settings.rpm, settings.tpm)
+        self.pool = EndpointPool(endpoints, settings.max_concurrency)
+        self.limits = RunLimits(settings.max_calls, settings.max_cost_usd)
+        self.grants: dict[int, tuple[str, int, Any, Ticket]] = {}  # id -> (token, endpoint, admission, ticket)
+        self.workers: dict[str, str] = {}  # worker (actor id) -> the token of its live process
+        self.retired: set[str] = set()
+        self.spent: dict[str, float] = {}  # token -> estimated USD its process has spent
+        self._next = 0
+
+    async def register(self, worker: str, token: str) -> None:
+        """A worker process starts; a previous process of the same actor is dead: free its grants."""
+        previous = self.workers.get(worker)
+        self.workers[worker] = token
+        if previous is not None:
+            self.retired.add(previous)
+            for grant in [g for g, held in self.grants.items() if held[0] == previous]:
+                await self._free(grant)
+
+    def totals(self) -> StageUsage:
+        """The run's spend so far (RunLimits reads it for --max-cost-usd)."""
+        return StageUsage(cost_usd=sum(self.spent.values()))
+
+    async def acquire(self, token: str, estimated_tokens: float) -> tuple[int, int] | str:
+        """(grant id, endpoint index), or the reason the run stopped."""
+        if self.limits.stopped:
+            return self.limits.stopped
+        admission = self.gate.admit(estimated_tokens)
+        ticket = await admission.__aenter__()
+        endpoint = await self.pool.take()
+        grant = self._next
+        self._next += 1
+        self.grants[grant] = (token, endpoint, admission, ticket)
+        if token in self.retired:  # a request queued by a process that has since died
+            await self._free(grant)
+            return "this worker process was replaced"
+        try:
+            self.limits.admit(self)  # counts the request, or raises at --max-calls / --max-cost-usd
+        except RunStopped as stop:
+            await self._free(grant)
+            return str(stop)
+        return grant, endpoint
+
+    async def release(self, grant: int, actual_tokens: float | None, spent: float | None) -> None:
+        held = self.grants.get(grant)
+        if held is None:
+            return  # freed already, when its worker was replaced
+        if spent is not None:
+            self.spent[held[0]] = max(self.spent.get(held[0], 0.0), spent)
+        self.gate.settle(held[3], actual_tokens)
+        await self._free(grant)
+
+    async def forfeit(self, reply: tuple[int, int] | str) -> None:
+        """Hand back a grant whose requester stopped waiting for it (Ray resolves the reply first)."""
+        if not isinstance(reply, str):
+            await self._free(reply[0])
+
+    async def _free(self, grant: int) -> None:
+        _token, endpoint, admission, _ticket = self.grants.pop(grant)
+        await self.pool.give_back(endpoint)
+        await admission.__aexit__(None, None, None)
+
+    async def pause(self, seconds: float) -> None:
+        self.gate.pause(seconds)
+
+    async def stop(self, reason: str) -> None:
+        self.limits.stop(reason)
+
+    async def report(self) -> dict[str, Any]:
+        """summary.json's lm_concurrency: the gate's utilisation, plus each endpoint's share."""
+        return {**self.gate.utilisation(), "endpoints": self.pool.report()}
+
+
+@dataclass
+class RoutedTicket(Ticket):
+    """A grant seen from the worker: the LM of the granted endpoint, and the usage to report."""
+
+    lm: Any = None
+    grant: int = -1
+    actual_tokens: float | None = None
+
+
+class ClusterLimits(RunLimits):
+    """A worker's view of the run's stop: set when the broker refuses a request, and passed on to
+    the broker when this worker meets a provider refusal (a revoked key stops every worker)."""
+
+    def __init__(self, broker: Any) -> None:
+        super().__init__()
+        self.broker = broker
+
+    def stop(self, reason: str) -> None:
+        if self.stopped is None:
+            super().stop(reason)
+            self.broker.stop.remote(reason)
+
+
+class BrokerGate:
+    """The worker side of the broker, with the interface calls.call_predictor uses of
+    ratelimit.RequestGate: `admit` (an async context manager yielding a ticket), `settle`,
+    `pause`, `backoff`, `request_timeout`, `limits_tokens`. One awaited call to the broker per
+    request; the release is sent without waiting."""
+
+    def __init__(self, broker: Any, token: str, lms: Sequence[Any], settings: RunSettings, limits: ClusterLimits, ledger: UsageLedger) -> None:
+        self.broker = broker
+        self.token = token
+        self.lms = list(lms)
+        self.limits = limits
+        self.ledger = ledger
+        self.backoff = settings.backoff
+        self.request_timeout = settings.request_timeout
+        self.limits_tokens = settings.tpm is not None
+        self.reports_spend = settings.max_cost_usd is not None
+
+    async def _acquire(self, estimated_tokens: float) -> tuple[int, int] | str:
+        reply = self.broker.acquire.remote(self.token, estimated_tokens)
+        try:
+            return await reply
+        except asyncio.CancelledError:
+            self.broker.forfeit.remote(reply)  # the grant may still come: hand it straight back
+            raise
+
+    @contextlib.asynccontextmanager
+    async def admit(self, estimated_tokens: float = 0.0) -> AsyncIterator[RoutedTicket]:
+        reply = await self._acquire(estimated_tokens)
+        if isinstance(reply, str):
+            scope = ARTICLE.get()
+            if scope is not None:
+                scope.stopped = True
+            self.limits.stop(reply)
+            raise RunStopped(reply)
+        grant, endpoint = reply
+        ticket = RoutedTicket(estimated_tokens, lm=self.lms[endpoint], grant=grant)
+        try:
+            yield ticket
+        finally:
+            spent = self.ledger.totals().cost_usd if self.reports_spend else None
+            self.broker.release.remote(grant, ticket.actual_tokens, spent)
+
+    def settle(self, ticket: RoutedTicket, actual_tokens: float | None) -> None:
+        ticket.settled = True
+        ticket.actual_tokens = actual_tokens
+
+    def pause(self, seconds: float) -> None:
+        self.broker.pause.remote(seconds)
+
+
+# --- the workers ---------------------------------------------------------------------------------
+
+
+class ArticleWorker:
+    """One Ray Data worker: the program and its LMs, built once, and an asyncio loop on which
+    every batch sent to this worker runs (Ray Data calls it from several threads at once)."""
+
+    def __init__(self, settings: RunSettings, program_state: dict[str, Any] | None, program_sha: str | None, broker: Any, endpoints: Sequence[Endpoint]) -> None:
+        import dspy
+        import ray
+
+        from foveate_dspy.lm import TeacherError, build_lm, check_teacher
+        from foveate_dspy.methods import build_program
+        from foveate_dspy.sampling import CREATIVE, NORMAL
+
+        where = f"Ray worker on {socket.gethostname()} (pid {os.getpid()})"
+        try:
+            check_teacher(settings.teacher, endpoints[0].url)
+            if settings.creative_teacher:
+                check_teacher(settings.creative_teacher, settings.creative_api_base)
+        except TeacherError as exc:
+            raise WorkerSetupError(f"{where}: {exc}; set it in the environment of every Ray node (see the README)") from None
+        program = build_program(settings)
+        if program_state is not None:
+            program.load_state(program_state)
+        if program_digest(program) != program_sha:
+            raise WorkerSetupError(f"{where}: the program built here differs from the driver's; install the same foveate_dspy version on every node")
+        self.settings = settings
+        self.program = program
+        self.lms = [build_lm(settings.teacher, NORMAL, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
+        self.creative = None
+        if settings.creative_teacher:
+            self.creative = build_lm(
+                settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
+            )
+        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
+        self.ledger = UsageLedger(priced)
+        self.limits = ClusterLimits(broker)
+        token = uuid.uuid4().hex
+        ray.get(broker.register.remote(ray.get_runtime_context().get_actor_id() or token, token))
+        self.gate = BrokerGate(broker, token, self.lms, settings, self.limits, self.ledger)
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="foveate-articles", daemon=True).start()
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        jobs = list(zip(batch["index"].tolist(), batch["id"].tolist(), batch["text"].tolist(), batch["n"].tolist()))
+        payloads = asyncio.run_coroutine_threadsafe(self._run(jobs), self.loop).result()
+        return {"index": [job[0] for job in jobs], "payload": payloads}
+
+    async def _run(self, jobs: list[tuple[int, str, str, int]]) -> list[bytes]:
+        import dspy
+
+        LEDGER.set(self.ledger)
+        LIMITER.set(self.gate)
+        LIMITS.set(self.limits)
+        CREATIVE_LM.set(self.creative)
+        with dspy.context(lm=self.lms[0], adapter=self.adapter):
+            return list(await asyncio.gather(*(self._one(article_id, text, n) for _index, article_id, text, n in jobs)))
+
+    async def _one(self, article_id: str, text: str, n: int) -> bytes:
+        """Like runner.run_articles' per-article step: nothing starts after a stop, and an article
+        a stop cut short is reported as stopped, not as a result."""
+        if self.limits.stopped:
+            return pickle.dumps(Outcome(stopped=self.limits.stopped))
+        log = CallLog.under(self.ledger)
+        LEDGER.set(log)
+        scope = ArticleScope()
+        ARTICLE.set(scope)
+        result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed)
+        if scope.stopped:
+            return pickle.dumps(Outcome(stopped=self.limits.stopped or "stopped at a limit"))
+        return pickle.dumps(Outcome(result.items, result.level_failures, result.error, log.calls))
+
+
+# --- the driver ------------------------------------------------------------------------------
+
+
+def _quiet_ray_data(ray: Any) -> None:
+    """The run has its own progress display; Ray Data's bars and per-dataset log lines would
+    interleave with it."""
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error behind Ray's wrappers (RayTaskError.cause, UserCodeException's cause)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return seen[-1]
+
+
+@dataclass
+class RayExecutor:
+    """Runs a run's pending articles on Ray; called by runner.run in place of its local loop."""
+
+    address: str | None = None  # None: start a local Ray instance (or RAY_ADDRESS); "auto"; "ray://host:port"
+    workers: int | None = None  # default: the cluster's CPUs
+    batch_size: int | None = None  # articles per Ray Data batch; default 1, more for huge corpora
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def __call__(
+        self,
+        program: dspy.Module,
+        pending: list[tuple[Article, int]],
+        settings: RunSettings,
+        on_result: Callable[[ArticleResult], None],
+        ledger: UsageLedger,
+        limits: RunLimits,
+    ) -> dict[str, Any]:
+        ray = import_ray()
+        started = not ray.is_initialized()
+        if started:
+            options: dict[str, Any] = {"logging_level": logging.WARNING}
+            if self.address is None and not os.environ.get("RAY_ADDRESS"):
+                options["include_dashboard"] = False  # a private instance for this run
+            try:
+                ray.init(address=self.address, **options)
+            except Exception as exc:  # no cluster at that address, a version mismatch, ...
+                raise RayRunError(f"cannot start or reach Ray (--ray-address {self.address or 'unset'}): {exc}") from exc
+        try:
+            return self._run(ray, program, pending, settings, on_result, ledger, limits)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _run(
+        self,
+        ray: Any,
+        program: dspy.Module,
+        pending: list[tuple[Article, int]],
+        settings: RunSettings,
+        on_result: Callable[[ArticleResult], None],
+        ledger: UsageLedger,
+        limits: RunLimits,
+    ) -> dict[str, Any]:
+        from ray.data import ActorPoolStrategy
+
+        _quiet_ray_data(ray)
+        endpoints = self.endpoints or [Endpoint(settings.api_base)]
+        batch = self.batch_size or max(1, math.ceil(len(pending) / MAX_BLOCKS))
+        batches = math.ceil(len(pending) / batch)
+        cpus = ray.cluster_resources().get("CPU", 1.0)
+        workers = max(1, min(self.workers or int(cpus) or 1, batches))
+        # As many articles in flight over the cluster as the local executor keeps (one per request slot).
+        per_worker = max(1, math.ceil(math.ceil(settings.max_concurrency / workers) / batch))
+        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints)
+        try:
+            state = program.dump_state()
+        except Exception:  # a program that cannot save its state: the workers build it from the settings
+            state = None
+        rows = [{"index": i, "id": a.id, "text": a.text, "n": n} for i, (a, n) in enumerate(pending)]
+        results = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
+            ArticleWorker,
+            batch_size=batch,
+            batch_format="numpy",
+            fn_constructor_kwargs={
+                "settings": settings,
+                "program_state": state,
+                "program_sha": program_digest(program),
+                "broker": broker,
+                "endpoints": endpoints,
+            },
+            compute=ActorPoolStrategy(size=workers, max_concurrent_calls_per_actor=per_worker, enable_true_multi_threading=True),
+            num_cpus=min(1.0, cpus / workers),
+        )
+        seen: set[int] = set()
+        try:
+            for row in results.iter_rows():
+                index = int(row["index"])
+                if index in seen:
+                    continue  # a retried task reported it again
+                seen.add(index)
+                outcome: Outcome = pickle.loads(row["payload"])
+                if outcome.stopped is not None:
+                    limits.stop(outcome.stopped)
+                    continue
+                article, n = pending[index]
+                on_result(ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger)))
+            report = ray.get(broker.report.remote())
+        except ray.exceptions.RayError as exc:
+            cause = _root_cause(exc)
+            raise RayRunError(f"the Ray run failed: {cause.__class__.__name__}: {' '.join(str(cause).split())[:500]}") from exc
+        finally:
+            ray.kill(broker)
+        return {**report, "executor": "ray", "workers": workers, "batch_size": batch}
