@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import dspy
@@ -223,7 +222,7 @@ LIMITER: ContextVar[RequestGate | None] = ContextVar("foveate_limiter", default=
 LIMITS: ContextVar[RunLimits | None] = ContextVar("foveate_limits", default=None)
 ARTICLE: ContextVar[ArticleScope | None] = ContextVar("foveate_article", default=None)
 
-_UNBOUNDED = Backoff()
+_DEFAULT_BACKOFF = Backoff()  # for a bare program, outside a run
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -351,7 +350,7 @@ async def call_predictor(
     ledger = LEDGER.get()
     gate = LIMITER.get()
     limits = LIMITS.get()
-    backoff = gate.backoff if gate is not None else _UNBOUNDED
+    backoff = gate.backoff if gate is not None else _DEFAULT_BACKOFF
     estimate = 0
     if gate is not None and gate.limits_tokens:
         output = ledger.mean_output_tokens(stage) if ledger is not None else DEFAULT_OUTPUT_TOKENS

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -111,6 +113,20 @@ def _warm_up(respond: Responder) -> None:
         respond.warm_up()
 
 
+def _start_worker(respond: Responder) -> None:
+    """Worker process set-up: warm up, and exit if the server process dies without stopping us
+    (a SIGKILL gives the pool no chance to), so no worker outlives its server."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+    _warm_up(respond)
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters per token: the server reports usage, it has no tokenizer."""
     return max(1, math.ceil(len(text) / 4))
@@ -172,7 +188,7 @@ class LoopbackServer:
             from concurrent.futures import ProcessPoolExecutor
             from multiprocessing import get_context
 
-            self._pool = ProcessPoolExecutor(processes, get_context("spawn"), initializer=_warm_up, initargs=(self.respond,))
+            self._pool = ProcessPoolExecutor(processes, get_context("spawn"), initializer=_start_worker, initargs=(self.respond,))
             self._pool.submit(time.sleep, 0).result()  # start the workers (and warm them up) now
         else:
             _warm_up(self.respond)
@@ -216,7 +232,7 @@ class LoopbackServer:
             self._httpd.shutdown()
         self._httpd.server_close()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def wait(self) -> None:
         """Block until the server has stopped (by itself or through `stop`)."""
@@ -285,7 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
         # body back until the client's delayed ACK (40 ms on Linux): latency no provider adds.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -452,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     server = LoopbackServer(
         respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port, processes=args.processes
     )
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())  # stop cleanly, worker processes included
     with server:
         print(f"port {server.port}", flush=True)
         try:

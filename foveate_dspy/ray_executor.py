@@ -97,6 +97,7 @@ class Outcome:
     error: str | None = None
     calls: list[tuple[Any, ...]] = field(default_factory=list)  # the ledger's record() calls, replayed on the driver
     stopped: str | None = None  # a stop limit refused one of its calls: not committed, stays pending
+    setup_error: str | None = None  # the worker could not build the program: the run stops
 
 
 @dataclass
@@ -281,28 +282,42 @@ class BrokerGate:
 
 class ArticleWorker:
     """One Ray Data worker: the program and its LMs, built once, and an asyncio loop on which
-    every batch sent to this worker runs (Ray Data calls it from several threads at once)."""
+    every batch sent to this worker runs (Ray Data calls it from several threads at once).
+
+    A worker that cannot set up (a key missing from its node's environment, another version of
+    this package) answers every batch with the reason, which the driver stops on: Ray Data
+    would otherwise restart the actor over and over and report only that it died."""
 
     def __init__(self, settings: RunSettings, program_state: dict[str, Any] | None, program_sha: str | None, broker: Any, endpoints: Sequence[Endpoint]) -> None:
+        from foveate_dspy.lm import TeacherError
+
+        where = f"Ray worker on {socket.gethostname()} (pid {os.getpid()})"
+        self.setup_error: str | None = None
+        try:
+            self._set_up(settings, program_state, program_sha, broker, endpoints)
+        except TeacherError as exc:
+            self.setup_error = f"{where}: {exc}; set it in the environment of every Ray node (see the README)"
+        except WorkerSetupError as exc:
+            self.setup_error = f"{where}: {exc}"
+        except Exception as exc:  # an import or build failure on this node: report it, do not crash-loop
+            self.setup_error = f"{where}: cannot build the program: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+
+    def _set_up(self, settings: RunSettings, program_state: dict[str, Any] | None, program_sha: str | None, broker: Any, endpoints: Sequence[Endpoint]) -> None:
         import dspy
         import ray
 
-        from foveate_dspy.lm import TeacherError, build_lm, check_teacher
+        from foveate_dspy.lm import build_lm, check_teacher
         from foveate_dspy.methods import build_program
         from foveate_dspy.sampling import CREATIVE, NORMAL
 
-        where = f"Ray worker on {socket.gethostname()} (pid {os.getpid()})"
-        try:
-            check_teacher(settings.teacher, endpoints[0].url)
-            if settings.creative_teacher:
-                check_teacher(settings.creative_teacher, settings.creative_api_base)
-        except TeacherError as exc:
-            raise WorkerSetupError(f"{where}: {exc}; set it in the environment of every Ray node (see the README)") from None
+        check_teacher(settings.teacher, endpoints[0].url)
+        if settings.creative_teacher:
+            check_teacher(settings.creative_teacher, settings.creative_api_base)
         program = build_program(settings)
         if program_state is not None:
             program.load_state(program_state)
         if program_digest(program) != program_sha:
-            raise WorkerSetupError(f"{where}: the program built here differs from the driver's; install the same foveate_dspy version on every node")
+            raise WorkerSetupError("the program built here differs from the driver's; install the same foveate_dspy version on every node")
         self.settings = settings
         self.program = program
         self.lms = [build_lm(settings.teacher, NORMAL, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
@@ -323,7 +338,10 @@ class ArticleWorker:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         jobs = list(zip(batch["index"].tolist(), batch["id"].tolist(), batch["text"].tolist(), batch["n"].tolist()))
-        payloads = asyncio.run_coroutine_threadsafe(self._run(jobs), self.loop).result()
+        if self.setup_error is not None:
+            payloads = [pickle.dumps(Outcome(setup_error=self.setup_error))] * len(jobs)
+        else:
+            payloads = asyncio.run_coroutine_threadsafe(self._run(jobs), self.loop).result()
         return {"index": [job[0] for job in jobs], "payload": payloads}
 
     async def _run(self, jobs: list[tuple[int, str, str, int]]) -> list[bytes]:
@@ -401,11 +419,13 @@ class RayExecutor:
                 ray.init(address=self.address, **options)
             except Exception as exc:  # no cluster at that address, a version mismatch, ...
                 raise RayRunError(f"cannot start or reach Ray (--ray-address {self.address or 'unset'}): {exc}") from exc
-        try:
-            return self._run(ray, program, pending, settings, on_result, ledger, limits)
-        finally:
-            if started:
-                ray.shutdown()
+        report = self._run(ray, program, pending, settings, on_result, ledger, limits)
+        if started:
+            # Only after a dataset ran to its end: a failed or interrupted one may still have
+            # Ray Data threads running, and a shutdown under them ends the process before the run
+            # is saved. Ray's exit hook disconnects then.
+            ray.shutdown()
+        return report
 
     def _run(
         self,
@@ -448,13 +468,16 @@ class RayExecutor:
             num_cpus=min(1.0, cpus / workers),
         )
         seen: set[int] = set()
+        rows = iter(results.iter_rows())
         try:
-            for row in results.iter_rows():
+            for row in rows:
                 index = int(row["index"])
                 if index in seen:
                     continue  # a retried task reported it again
                 seen.add(index)
                 outcome: Outcome = pickle.loads(row["payload"])
+                if outcome.setup_error is not None:
+                    raise RayRunError(outcome.setup_error)
                 if outcome.stopped is not None:
                     limits.stop(outcome.stopped)
                     continue
@@ -463,7 +486,9 @@ class RayExecutor:
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:
             cause = _root_cause(exc)
-            raise RayRunError(f"the Ray run failed: {cause.__class__.__name__}: {' '.join(str(cause).split())[:500]}") from exc
+            text = " ".join(str(cause).split()) or " ".join(str(exc).split())
+            raise RayRunError(f"the Ray run failed: {cause.__class__.__name__}: {text[:500]}") from exc
         finally:
+            rows.close()  # stop the dataset's execution now, not when the iterator is collected
             ray.kill(broker)
         return {**report, "executor": "ray", "workers": workers, "batch_size": batch}

@@ -14,9 +14,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from scripted_lm import OUTPUTS_RE, parse_fields
+
 from foveate_dspy.corpus import Article
 from foveate_dspy.loopback import _content_text
-from scripted_lm import OUTPUTS_RE, parse_fields
 
 ARTICLES = [
     Article(

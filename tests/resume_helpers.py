@@ -119,11 +119,13 @@ def store_rows(run_dir: Path, query: str) -> list[tuple]:
         return db.execute(query).fetchall()
 
 
-def http_reply(messages: list[dict[str, Any]]) -> str:
+def http_reply(body: dict[str, Any]) -> str:
     """The scripted teacher behind the loopback HTTP server: the same replies, in ChatAdapter text."""
     from scripted_lm import OUTPUTS_RE, parse_fields
 
     from foveate_dspy.loopback import _content_text
+
+    messages = body["messages"]  # the loopback server hands responders the whole request body
 
     system = _content_text(messages[0]["content"])
     outputs = tuple(re.findall(r"\d+\. `(\w+)`", OUTPUTS_RE.search(system).group(1)))

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from network_helpers import ARTICLES, closed_port_url, read_jsonl, scripted_teacher
 
 from foveate_dspy.loopback import Fault, LoopbackServer, first_tries_of_every_nth
 from foveate_dspy.ratelimit import Backoff
 from foveate_dspy.runner import RunSettings, run
-from network_helpers import ARTICLES, closed_port_url, read_jsonl, scripted_teacher
 
 FAST = Backoff(max_retries=3, base=0.01, cap=0.05)
 
@@ -75,7 +75,7 @@ def test_transient_faults_are_retried_and_nothing_is_lost(fault: Fault, baseline
 
 def test_timeout_cancels_the_request_before_sending_it_again(tmp_path: Path) -> None:
     slow = Fault("slow", delay=30.0)
-    plan = lambda number, _body: slow if number == 0 else None  # noqa: E731
+    plan = lambda number, _body: slow if number == 0 else None
     with LoopbackServer(scripted_teacher, latency=0.0, faults=plan) as server:
         summary = compile_run(
             server.url, tmp_path / "run", ARTICLES[:1], max_concurrency=1, request_timeout=0.5, backoff=Backoff(base=0.3, cap=0.3)
@@ -102,7 +102,7 @@ def test_connection_refused_records_why_and_commits_nothing(tmp_path: Path) -> N
 def test_outage_mid_run_loses_no_committed_article_and_the_rerun_completes(baseline: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "run"
     per_article = baseline["requests"] // 3  # the scripted teacher makes the same calls for every article
-    outage = lambda number, _body: Fault("status", 503) if number >= per_article + 2 else None  # noqa: E731
+    outage = lambda number, _body: Fault("status", 503) if number >= per_article + 2 else None
     with LoopbackServer(scripted_teacher, latency=0.0, faults=outage) as server:
         first = compile_run(server.url, out, max_concurrency=1, backoff=Backoff(max_retries=1, base=0.01, cap=0.01))
     assert first["articles_done"] == 1 and not first["complete"]

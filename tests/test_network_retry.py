@@ -11,12 +11,20 @@ from typing import Any
 
 import dspy
 import pytest
+from network_helpers import scripted_teacher
 
-from foveate_dspy.calls import LEDGER, LIMITER, LIMITS, CallFailed, RunLimits, UsageLedger, call_predictor
+from foveate_dspy.calls import (
+    LEDGER,
+    LIMITER,
+    LIMITS,
+    CallFailed,
+    RunLimits,
+    UsageLedger,
+    call_predictor,
+)
 from foveate_dspy.lm import build_lm
 from foveate_dspy.loopback import Fault, LoopbackServer
 from foveate_dspy.ratelimit import Backoff, RequestGate
-from network_helpers import scripted_teacher
 from signatures.answer import AnswerFromArticle
 
 ARTICLE = "Acme Rockets was founded in 1990 in Toulouse by Alice Moreau."
@@ -45,7 +53,10 @@ def _dummy_key():
         yield
 
 
-def one_call(url: str, backoff: Backoff = Backoff(max_retries=3, base=1.0, cap=8.0)) -> tuple[Any, FakeTime, RunLimits, UsageLedger]:
+PATIENT = Backoff(max_retries=3, base=1.0, cap=8.0)
+
+
+def one_call(url: str, backoff: Backoff = PATIENT) -> tuple[Any, FakeTime, RunLimits, UsageLedger]:
     """Make one answering call; returns (prediction or the CallFailed, fake time, limits, ledger)."""
     fake = FakeTime()
     limits = RunLimits()

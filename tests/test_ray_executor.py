@@ -32,6 +32,7 @@ from foveate_dspy.compile import main as compile_main
 from foveate_dspy.export import main as export_main
 
 SCRIPTED_ARTICLES = 12
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray Data's own
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,6 @@ def test_a_killed_worker_costs_only_its_articles_and_resume_is_exact(cluster, co
         assert killed_at < SCRIPTED_ARTICLES
         assert victims[0] not in worker_pids()
         requests = probe.requests
-        print('DEBUG requests', requests, 'killed_at', killed_at)
         assert compile_main(argv) == 0  # again: nothing to do
         assert probe.requests == requests
     same_records(run, reference)
