@@ -109,6 +109,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["OPENAI_API_KEY"] = "loopback-dummy-key"  # never send a real key, even to 127.0.0.1
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     proc, port = start_server(args.latency, args.embedder, max_seconds=args.max_seconds)
+    # The server stands in for a remote provider, whose compute is not on this machine: the
+    # client yields the CPU to it, so that the server can hold its latency on a small machine.
+    os.nice(args.client_nice)
     try:
         import torch
 
@@ -203,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-per-level", type=int, help="fixed budget instead of Algorithm 1")
     parser.add_argument("--embedder", default="minilm", help="embedder for budgets, micro and the teacher (default minilm)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="the server stops by itself after this long")
+    parser.add_argument("--client-nice", type=int, default=0, help="scheduling niceness of the client (default 0; e.g. 10 to let the server keep its latency on a busy machine)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if not args.corpus.exists():

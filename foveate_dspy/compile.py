@@ -268,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     from foveate_dspy.optimize_cli import prepare
 
     out = Path(args.out)
+    if executor is not None:
+        try:
+            executor.connect()  # a wrong --ray-address fails here, before the run directory is touched
+        except executor_errors as exc:
+            return _fail(str(exc))
     try:
         FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
         program = prepare(args, settings, articles, out)

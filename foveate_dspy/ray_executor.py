@@ -399,6 +399,22 @@ class RayExecutor:
     workers: int | None = None  # default: the cluster's CPUs
     batch_size: int | None = None  # articles per Ray Data batch; default 1, more for huge corpora
     endpoints: list[Endpoint] = field(default_factory=list)
+    started: bool = field(default=False, init=False)  # this executor started or joined Ray, and leaves it
+
+    def connect(self) -> None:
+        """Join the cluster (or start a private instance) unless this process already has; the
+        CLI calls it before the run starts, so a wrong --ray-address costs nothing."""
+        ray = import_ray()
+        if ray.is_initialized():
+            return
+        options: dict[str, Any] = {"logging_level": logging.WARNING}
+        if self.address is None and not os.environ.get("RAY_ADDRESS"):
+            options["include_dashboard"] = False  # a private instance for this run
+        try:
+            ray.init(address=self.address, **options)
+        except Exception as exc:  # no cluster at that address, a missing ray[client], a version mismatch
+            raise RayRunError(f"cannot start or reach Ray (--ray-address {self.address or 'unset'}): {' '.join(str(exc).split())}") from exc
+        self.started = True
 
     def __call__(
         self,
@@ -410,21 +426,14 @@ class RayExecutor:
         limits: RunLimits,
     ) -> dict[str, Any]:
         ray = import_ray()
-        started = not ray.is_initialized()
-        if started:
-            options: dict[str, Any] = {"logging_level": logging.WARNING}
-            if self.address is None and not os.environ.get("RAY_ADDRESS"):
-                options["include_dashboard"] = False  # a private instance for this run
-            try:
-                ray.init(address=self.address, **options)
-            except Exception as exc:  # no cluster at that address, a version mismatch, ...
-                raise RayRunError(f"cannot start or reach Ray (--ray-address {self.address or 'unset'}): {exc}") from exc
+        self.connect()
         report = self._run(ray, program, pending, settings, on_result, ledger, limits)
-        if started:
+        if self.started:
             # Only after a dataset ran to its end: a failed or interrupted one may still have
             # Ray Data threads running, and a shutdown under them ends the process before the run
             # is saved. Ray's exit hook disconnects then.
             ray.shutdown()
+            self.started = False
         return report
 
     def _run(

@@ -113,7 +113,7 @@ def test_a_killed_worker_costs_only_its_articles_and_resume_is_exact(cluster, co
     the slots it held come back (else the run would stall), every article is committed once, and
     running the command again has nothing left to do."""
     run = tmp_path / "run"
-    probe = Probe(0.1)
+    probe = Probe(0.06)
     with servers(1, probe) as (server,):
         argv = [*scripted_args(corpus, SCRIPTED_ARTICLES, run, [server.url], 2), "--executor", "ray", "--ray-workers", "2"]
         thread, outcome = compile_in_thread(argv)
