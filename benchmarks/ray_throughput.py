@@ -41,8 +41,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import DEFAULT_DATA, server_stats, start_server  # noqa: E402  (the single-machine benchmark's server helpers)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the single-machine benchmark's server helpers
+from throughput import DEFAULT_DATA, server_stats, start_server
 
 TARGET = 0.10  # Ray within 10% of local at the same --max-concurrency
 
@@ -158,8 +158,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def report(figures: dict[str, Any]) -> str:
     f = figures
     lines = [
-        f"ray throughput: {f['articles']} articles, --n-per-level {f['n_per_level']}, latency {f['latency_s']} s, "
-        f"{f['workers']} Ray workers ({f['machine']}; ray.init once, {f['ray_init_s']:.1f} s)",
+        (
+            f"ray throughput: {f['articles']} articles, --n-per-level {f['n_per_level']}, latency {f['latency_s']} s, "
+            f"{f['workers']} Ray workers ({f['machine']}; ray.init once, {f['ray_init_s']:.1f} s)"
+        ),
         f"  {'run':<36} {'conc.':>5} {'art/min':>8} {'LM phase s':>10} {'in flight':>9} {'max/server':>10} {'executor s':>10} {'CPU busy':>8} {'calls':>6}",
     ]
     for r in f["runs"]:

@@ -161,6 +161,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "server_late_seconds_per_request": server["late_seconds"] / max(server["requests"], 1),
         "load_average": os.getloadavg(),
         "server_teacher_cpu_ms_per_call": 1000 * server["respond_cpu_seconds"] / max(server["requests"], 1),
+        "server_http_cpu_ms_per_call": 1000 * server["server_process_cpu_seconds"] / max(server["requests"], 1),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
 
@@ -180,7 +181,8 @@ def report(figures: dict[str, Any]) -> str:
         f"  client CPU per LM call     {f['cpu_ms_per_call']:.2f} ms (of which micro's keyword embedding "
         f"{f['embedding_cpu_ms_per_call']:.2f} ms; whole run incl. setup: {f['total_cpu_ms_per_call']:.2f} ms)",
         f"  setup before the LM phase  {f['setup_wall_s']:.1f} s (imports, embedder, budgets, store)",
-        f"  teacher CPU per call       {f['server_teacher_cpu_ms_per_call']:.2f} ms (in the server process)",
+        f"  server CPU per call        {f['server_teacher_cpu_ms_per_call']:.2f} ms teacher (its worker process),"
+        f" {f['server_http_cpu_ms_per_call']:.2f} ms HTTP (incl. its start-up)",
         f"  server time per request    {f['server_seconds_per_request']:.3f} s (configured latency {f['latency_s']} s;"
         f" teacher {f['server_respond_seconds_per_request']:.3f} s of it, late by {f['server_late_seconds_per_request']:.3f} s)",
         f"  load average (1/5/15 min)  {' '.join(f'{x:.2f}' for x in f['load_average'])} at the end",

@@ -163,6 +163,7 @@ class ServerStats:
             "respond_cpu_seconds": self.respond_cpu_seconds,
             "respond_seconds": self.respond_seconds,
             "late_seconds": self.late_seconds,
+            "server_process_cpu_seconds": time.process_time(),  # HTTP handling (and replies without workers)
         }
 
 

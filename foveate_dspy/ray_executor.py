@@ -44,7 +44,18 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from foveate_dspy.calls import ARTICLE, LEDGER, LIMITER, LIMITS, ArticleScope, Pricing, RunLimits, RunStopped, StageUsage, UsageLedger
+from foveate_dspy.calls import (
+    ARTICLE,
+    LEDGER,
+    LIMITER,
+    LIMITS,
+    ArticleScope,
+    Pricing,
+    RunLimits,
+    RunStopped,
+    StageUsage,
+    UsageLedger,
+)
 from foveate_dspy.corpus import Article
 from foveate_dspy.endpoints import Endpoint, EndpointPool
 from foveate_dspy.ratelimit import RequestGate, Ticket
@@ -79,7 +90,7 @@ def import_ray() -> Any:
     """The `ray` module with Ray Data loaded, or RayUnavailable with the one line to fix it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise RayUnavailable(RAY_MISSING) from exc
     return ray
@@ -461,8 +472,8 @@ class RayExecutor:
             state = program.dump_state()
         except Exception:  # a program that cannot save its state: the workers build it from the settings
             state = None
-        rows = [{"index": i, "id": a.id, "text": a.text, "n": n} for i, (a, n) in enumerate(pending)]
-        results = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
+        jobs = [{"index": i, "id": a.id, "text": a.text, "n": n} for i, (a, n) in enumerate(pending)]
+        results = ray.data.from_items(jobs, override_num_blocks=batches).map_batches(
             ArticleWorker,
             batch_size=batch,
             batch_format="numpy",
@@ -477,9 +488,9 @@ class RayExecutor:
             num_cpus=min(1.0, cpus / workers),
         )
         seen: set[int] = set()
-        rows = iter(results.iter_rows())
+        stream = iter(results.iter_rows())
         try:
-            for row in rows:
+            for row in stream:
                 index = int(row["index"])
                 if index in seen:
                     continue  # a retried task reported it again
@@ -498,6 +509,6 @@ class RayExecutor:
             text = " ".join(str(cause).split()) or " ".join(str(exc).split())
             raise RayRunError(f"the Ray run failed: {cause.__class__.__name__}: {text[:500]}") from exc
         finally:
-            rows.close()  # stop the dataset's execution now, not when the iterator is collected
+            stream.close()  # ends the iteration: Ray Data then winds the dataset's execution down
             ray.kill(broker)
         return {**report, "executor": "ray", "workers": workers, "batch_size": batch}

@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 
-from foveate_dspy.endpoints import Endpoint, EndpointError, EndpointPool, parse_endpoint, parse_endpoints
+from foveate_dspy.endpoints import (
+    Endpoint,
+    EndpointError,
+    EndpointPool,
+    parse_endpoint,
+    parse_endpoints,
+)
 from foveate_dspy.ray_executor import RequestBroker
 from foveate_dspy.runner import RunSettings
 
