@@ -44,7 +44,7 @@ from typing import Any
 
 import dspy
 
-from foveate_dspy import threadsafe_ast
+from foveate_dspy import dspy_call_caches, threadsafe_ast
 from foveate_dspy.ratelimit import Backoff, RequestGate, Ticket, estimate_tokens
 
 LM_CALL_FAILED = "LM call failed"
@@ -426,6 +426,7 @@ def _request_threads() -> ThreadPoolExecutor:
     with _REQUEST_THREADS_LOCK:
         if _REQUEST_THREADS is None:
             threadsafe_ast.install()  # DSPy parses replies with ast.literal_eval in these threads
+            dspy_call_caches.install()  # and repeats lookups whose answers never change
             _REQUEST_THREADS = ThreadPoolExecutor(max_workers=512, thread_name_prefix="lm-request")
         return _REQUEST_THREADS
 
