@@ -6,8 +6,11 @@
 
 Every endpoint is a loopback OpenAI-compatible server (`foveate_dspy.loopback`, its own process,
 127.0.0.1) answering like the offline teacher after a fixed latency, so the client path is the
-real one (DSPy, HTTP) and the teacher's CPU work stays out of the client processes. The corpus is
-the first N articles of the SQuAD v1.1 dev file with a fixed budget (--n-per-level).
+real one (DSPy, HTTP) and the teacher's CPU work stays out of the client processes. As in
+benchmarks/throughput.py, a priming run first records the teacher's replies and the servers answer
+from that record, so that on a small machine they hold their latency instead of competing with
+the clients for the CPUs (`--no-prime` to measure without). The corpus is the first N articles of
+the SQuAD v1.1 dev file with a fixed budget (--n-per-level).
 
 Runs, each into a fresh run directory and against fresh servers:
   1. local executor, one endpoint, --max-concurrency C;
@@ -21,9 +24,8 @@ Reported per run: articles/minute over the LM phase (from the first request any 
 the last reply, taken from the servers' own clocks), mean requests in flight summed over the
 servers, the most any one server held at once, the executor's wall time including its start-up
 (Ray workers build the program and load the embedding model), how busy the machine's CPUs were
-meanwhile (on a small machine the servers' teacher and the clients compete for them), and LM
-calls. The figures are
-measured, never assumed; the script says whether the 10% target was met.
+meanwhile, and LM calls. The figures are measured, never assumed; the script says whether the 10%
+target was met.
 """
 
 from __future__ import annotations
@@ -42,23 +44,23 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the single-machine benchmark's server helpers
-from throughput import DEFAULT_DATA, server_stats, start_server
+from throughput import DEFAULT_DATA, prime, server_stats, start_server, stop_server
 
 TARGET = 0.10  # Ray within 10% of local at the same --max-concurrency
 
 
 @contextlib.contextmanager
-def endpoints(count: int, latency: float, embedder: str) -> Iterator[list[int]]:
-    """`count` fresh loopback servers; yields their ports, stops them afterwards."""
+def endpoints(count: int, latency: float, embedder: str, replies: Path | None) -> Iterator[list[int]]:
+    """`count` fresh loopback servers (answering from the reply log `replies`, when given);
+    yields their ports, stops them afterwards."""
     procs = []
     try:
         for _ in range(count):
-            procs.append(start_server(latency, embedder, max_seconds=1800))
+            procs.append(start_server(latency, embedder, 1800, replies))
         yield [port for _, port in procs]
     finally:
         for proc, _ in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_server(proc)
 
 
 def timed(holder: Any, name: str, phase: dict[str, float]) -> Any:
@@ -81,15 +83,20 @@ def timed(holder: Any, name: str, phase: dict[str, float]) -> Any:
     return original
 
 
+def compile_argv(args: argparse.Namespace, out: Path, concurrency: int) -> list[str]:
+    """compile's arguments shared by every run, without --api-base."""
+    argv = ["--corpus", str(args.corpus), "--limit", str(args.articles), "--n-per-level", str(args.n_per_level)]
+    return argv + ["--teacher", "openai/loopback", "--embedder", args.embedder, "--max-concurrency", str(concurrency), "--out", str(out), "--quiet"]
+
+
 def one_run(args: argparse.Namespace, label: str, executor: str, count: int, limit: int | None, concurrency: int) -> dict[str, Any]:
     from foveate_dspy import compile as compile_cli
     from foveate_dspy import ray_executor, runner
 
     out = Path(tempfile.mkdtemp(prefix="ray-throughput-")) / "run"
     phase: dict[str, float] = {}
-    with endpoints(count, args.latency, args.embedder) as ports:
-        argv = ["--corpus", str(args.corpus), "--limit", str(args.articles), "--n-per-level", str(args.n_per_level)]
-        argv += ["--teacher", "openai/loopback", "--embedder", args.embedder, "--max-concurrency", str(concurrency), "--out", str(out), "--quiet"]
+    with endpoints(count, args.latency, args.embedder, args.replies) as ports:
+        argv = compile_argv(args, out, concurrency)
         for port in ports:
             argv += ["--api-base", f"http://127.0.0.1:{port}/v1" + (f"={limit}" if limit else "")]
         if executor == "ray":
@@ -121,6 +128,8 @@ def one_run(args: argparse.Namespace, label: str, executor: str, count: int, lim
         "executor_wall_s": phase["executor"],
         "cpu_busy": phase["cpu_busy"],
         "server_seconds_per_request": sum(s["mean_request_seconds"] * s["requests"] for s in stats) / max(1, sum(s["requests"] for s in stats)),
+        "replayed": sum(s["replayed"] for s in stats),
+        "gate_in_flight": (summary.get("lm_concurrency") or {}).get("mean_in_flight"),
     }
 
 
@@ -132,18 +141,27 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    started = time.perf_counter()
-    ray.init(num_cpus=args.ray_cpus, include_dashboard=False, logging_level=logging.WARNING)
-    ray_start = time.perf_counter() - started
-    try:
-        runs = [
-            one_run(args, "local", "local", 1, None, args.concurrency),
-            one_run(args, f"ray x{args.workers}", "ray", 1, None, args.concurrency),
-        ]
-        for count in args.endpoints:
-            runs.append(one_run(args, f"ray x{args.workers}, {count} endpoint(s) of {args.endpoint_limit}", "ray", count, args.endpoint_limit, args.scale_concurrency))
-    finally:
-        ray.shutdown()
+    with tempfile.TemporaryDirectory(prefix="ray-throughput-replies-") as scratch:
+        args.replies = Path(scratch) / "replies.jsonl" if args.prime else None
+        if args.replies is not None:
+
+            def priming_argv(api_base: str, out: Path) -> list[str]:
+                return [*compile_argv(args, out, args.concurrency), "--api-base", api_base]
+
+            prime(priming_argv, args.embedder, args.replies, Path(scratch))
+        started = time.perf_counter()
+        ray.init(num_cpus=args.ray_cpus, include_dashboard=False, logging_level=logging.WARNING)
+        ray_start = time.perf_counter() - started
+        try:
+            runs = [
+                one_run(args, "local", "local", 1, None, args.concurrency),
+                one_run(args, f"ray x{args.workers}", "ray", 1, None, args.concurrency),
+            ]
+            for count in args.endpoints:
+                label = f"ray x{args.workers}, {count} endpoint(s) of {args.endpoint_limit}"
+                runs.append(one_run(args, label, "ray", count, args.endpoint_limit, args.scale_concurrency))
+        finally:
+            ray.shutdown()
     return {
         "latency_s": args.latency,
         "articles": args.articles,
@@ -162,12 +180,14 @@ def report(figures: dict[str, Any]) -> str:
             f"ray throughput: {f['articles']} articles, --n-per-level {f['n_per_level']}, latency {f['latency_s']} s, "
             f"{f['workers']} Ray workers ({f['machine']}; ray.init once, {f['ray_init_s']:.1f} s)"
         ),
-        f"  {'run':<36} {'conc.':>5} {'art/min':>8} {'LM phase s':>10} {'in flight':>9} {'max/server':>10} {'executor s':>10} {'CPU busy':>8} {'calls':>6}",
+        f"  {'run':<36} {'conc.':>5} {'art/min':>8} {'LM phase s':>10} {'in flight':>9} {'max/server':>10} {'executor s':>10} {'CPU busy':>8}"
+        f" {'calls':>6} {'s/request':>9} {'replayed':>8} {'gate':>6}",
     ]
     for r in f["runs"]:
         lines.append(
             f"  {r['run']:<36} {r['max_concurrency']:>5} {r['articles_per_minute']:>8.1f} {r['lm_phase_s']:>10.1f} {r['mean_in_flight']:>9.2f}"
             f" {r['max_in_flight_per_server']:>10} {r['executor_wall_s']:>10.1f} {r['cpu_busy']:>8.0%} {r['lm_calls']:>6}"
+            f" {r['server_seconds_per_request']:>9.3f} {r['replayed']:>8} {r['gate_in_flight']:>6.2f}"
         )
     local, ray_run = f["runs"][0], f["runs"][1]
     ratio = ray_run["articles_per_minute"] / local["articles_per_minute"]
@@ -195,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-limit", type=int, default=8, help="requests in flight per endpoint in the scaling runs (default 8)")
     parser.add_argument("--scale-concurrency", type=int, default=32, help="--max-concurrency of the scaling runs (default 32)")
     parser.add_argument("--embedder", default="minilm", help="embedder for micro and the teacher (default minilm)")
+    parser.add_argument(
+        "--no-prime",
+        dest="prime",
+        action="store_false",
+        help="skip the priming run: the servers' teacher then computes every reply during the measured runs",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     args.endpoints = [int(x) for x in args.endpoints.split(",") if x.strip()]

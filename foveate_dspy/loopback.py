@@ -14,11 +14,18 @@ cannot leave it running.
 Run it standalone (the benchmark does, so the teacher's CPU work stays out of the client's
 process): `python -m foveate_dspy.loopback --latency 0.5` prints `port N` and serves until it
 stops; `GET /stats` returns the counters as JSON.
+
+`--replies FILE` records every reply it makes in a JSONL file and answers a request it has seen
+before from that file instead of running the teacher. A hosted model's compute is not on the
+client's machine; the offline teacher's is (up to half a second of CPU for an article's keyword
+extraction), and on a small machine it would compete with the client it is meant to measure. A
+priming run fills the file, so the measured run's replies cost the server almost nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -132,6 +139,46 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
+class ReplyLog:
+    """Replies by request (messages and temperature), kept in memory and appended to a JSONL file.
+
+    The offline teacher is deterministic, so a recorded reply is the reply it would make again."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._replies: dict[str, str] = {}
+        self._lock = threading.Lock()
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as lines:
+                for number, line in enumerate(lines, 1):
+                    try:
+                        record = json.loads(line)
+                        self._replies[record["key"]] = record["reply"]
+                    except (ValueError, KeyError, TypeError) as exc:
+                        raise ValueError(f"{self.path}, line {number}: not a reply record ({exc})") from exc
+        # Unbuffered appends: each record is one write(2) with O_APPEND, so servers sharing a log
+        # (the Ray benchmark's endpoints) never interleave half lines.
+        self._file = open(self.path, "ab", buffering=0)
+
+    @staticmethod
+    def key(body: dict[str, Any]) -> str:
+        request = json.dumps([body.get("messages"), body.get("temperature")], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(request.encode("utf-8")).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        return self._replies.get(key)
+
+    def put(self, key: str, reply: str) -> None:
+        with self._lock:
+            if key not in self._replies and not self._file.closed:  # a late reply after stop is not kept
+                self._replies[key] = reply
+                self._file.write((json.dumps({"key": key, "reply": reply}, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
 @dataclass
 class ServerStats:
     """What the server saw. In-flight time is integrated only while at least one request runs."""
@@ -147,6 +194,7 @@ class ServerStats:
     respond_cpu_seconds: float = 0.0  # thread CPU spent producing replies
     respond_seconds: float = 0.0  # wall time spent producing replies (absorbed by the latency)
     late_seconds: float = 0.0  # time replies went out after their latency was up
+    replayed: int = 0  # replies taken from the reply log instead of the teacher
     _changed: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -163,6 +211,7 @@ class ServerStats:
             "respond_cpu_seconds": self.respond_cpu_seconds,
             "respond_seconds": self.respond_seconds,
             "late_seconds": self.late_seconds,
+            "replayed": self.replayed,
             "server_process_cpu_seconds": time.process_time(),  # HTTP handling (and replies without workers)
         }
 
@@ -179,10 +228,12 @@ class LoopbackServer:
         max_seconds: float = 600.0,
         port: int = 0,
         processes: int = 0,
+        reply_log: ReplyLog | None = None,
     ) -> None:
         """`processes` > 0 runs `respond` in that many worker processes (it must then be
         picklable): a CPU-heavy teacher in the handler threads would hold the GIL and delay
-        every other reply, so the server could not keep its latency under load."""
+        every other reply, so the server could not keep its latency under load. `reply_log`
+        answers requests seen before from a reply log and records new replies in it."""
         self.respond = respond or OfflineResponder()
         self._pool = None
         if processes > 0:
@@ -194,6 +245,7 @@ class LoopbackServer:
         else:
             _warm_up(self.respond)
         self.latency = latency
+        self.reply_log = reply_log
         self.faults = faults
         self.max_requests = max_requests
         self.max_seconds = max_seconds
@@ -234,6 +286,8 @@ class LoopbackServer:
         self._httpd.server_close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.reply_log is not None:
+            self.reply_log.close()
 
     def wait(self) -> None:
         """Block until the server has stopped (by itself or through `stop`)."""
@@ -278,6 +332,19 @@ class LoopbackServer:
             stats.first_start = now
         if delta < 0:
             stats.last_end = now
+
+    def _reply(self, body: dict[str, Any]) -> tuple[str, float, bool]:
+        """The reply text, the teacher CPU seconds it took, and whether it came from the reply log."""
+        key = self.reply_log.key(body) if self.reply_log is not None else None
+        if key is not None and (recorded := self.reply_log.get(key)) is not None:
+            return recorded, 0.0, True
+        if self._pool is not None:
+            text, cpu = self._pool.submit(_timed, self.respond, body).result()
+        else:
+            text, cpu = _timed(self.respond, body)
+        if key is not None:
+            self.reply_log.put(key, text)
+        return text, cpu, False
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -351,14 +418,13 @@ class _Handler(BaseHTTPRequestHandler):
             return "drop"
         wall = time.monotonic()
         if fault is not None and fault.kind == "prose":
-            text, cpu = PROSE, 0.0
-        elif owner._pool is not None:
-            text, cpu = owner._pool.submit(_timed, owner.respond, body).result()
+            text, cpu, replayed = PROSE, 0.0, False
         else:
-            text, cpu = _timed(owner.respond, body)
+            text, cpu, replayed = owner._reply(body)
         with owner._lock:
             owner.stats.respond_cpu_seconds += cpu
             owner.stats.respond_seconds += time.monotonic() - wall
+            owner.stats.replayed += int(replayed)
         delay = fault.delay if fault is not None and fault.kind == "slow" else owner.latency
         if not self._wait(delay - (time.monotonic() - started)):
             self.close_connection = True
@@ -464,10 +530,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--processes", type=int, default=1, help="worker processes that produce replies (default 1; 0: in the handler threads)"
     )
+    parser.add_argument(
+        "--replies", help="JSONL reply log: requests seen before are answered from it, new replies are added to it"
+    )
     args = parser.parse_args(argv)
+    reply_log = ReplyLog(args.replies) if args.replies else None
     respond = _import_responder(args.responder) if args.responder else OfflineResponder(args.embedder)
     server = LoopbackServer(
-        respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port, processes=args.processes
+        respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port, processes=args.processes, reply_log=reply_log
     )
     signal.signal(signal.SIGTERM, lambda *_: server.stop())  # stop cleanly, worker processes included
     with server:

@@ -465,8 +465,11 @@ class RayExecutor:
         batches = math.ceil(len(pending) / batch)
         cpus = ray.cluster_resources().get("CPU", 1.0)
         workers = max(1, min(self.workers or int(cpus) or 1, batches))
-        # As many articles in flight over the cluster as the local executor keeps (one per request slot).
-        per_worker = max(1, math.ceil(math.ceil(settings.max_concurrency / workers) / batch))
+        # Twice as many articles in flight over the cluster as the local executor keeps (one per
+        # request slot): an article that ends leaves its slots idle until Ray Data hands its worker
+        # the next batch, so each worker keeps spare articles waiting at the broker, which alone
+        # bounds the requests in flight.
+        per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
         broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints)
         try:
             state = program.dump_state()
