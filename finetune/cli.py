@@ -271,5 +271,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"finetune: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("finetune: interrupted; rerun the same command to resume", file=sys.stderr)
+        again = "the same command with --resume" if args.command == "train" else "the same command"
+        print(f"finetune: interrupted; run {again} to continue where it stopped", file=sys.stderr)
         return 130

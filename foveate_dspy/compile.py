@@ -264,6 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         unpriced = sorted(set(models) - Pricing.lookup(models).priced)
         if unpriced:
             return _fail(f"--max-cost-usd needs prices and LiteLLM has none for {', '.join(unpriced)}; use --max-calls instead")
+    if settings.n_per_level is None or "micro" in settings.levels or teacher == OFFLINE:
+        # Budgets, micro's keyword ranking and the offline teacher embed text: a model that cannot
+        # load is a usage error, found before the run directory is touched.
+        from foveate_dspy.embedding import get_embedder
+
+        try:
+            get_embedder(settings.embedder).dimension  # loads the model once for the whole run
+        except RuntimeError as exc:
+            return _fail(" ".join(str(exc).split()))
     from foveate_dspy.optimize import OptimizeError
     from foveate_dspy.optimize_cli import prepare
 

@@ -31,7 +31,7 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -238,7 +238,11 @@ class ProgramMetric:
     """metric(example, prediction, trace=None) → score in [0, 1], with thread-safe counts.
 
     `calls` counts scorings (what the optimisation budget caps); `feedback_calls` counts GEPA's
-    extra per-predictor feedback requests on outputs it has already scored."""
+    extra per-predictor feedback requests on outputs it has already scored. Those reuse the
+    verdicts of the scoring (the last JUDGED_KEPT outputs are remembered), so an LM judge is asked
+    about each output once, however many predictors GEPA asks feedback for."""
+
+    JUDGED_KEPT = 64
 
     def __init__(self, judge: Judge) -> None:
         self.judge = judge
@@ -246,14 +250,30 @@ class ProgramMetric:
         self.feedback_calls = 0
         self.invalid_judgements = 0
         self._lock = threading.Lock()
+        self._judged: OrderedDict[int, tuple[Sequence[Item], dict[str, Verdict]]] = OrderedDict()
+
+    def _verdicts(self, article: str, items: Sequence[Item]) -> dict[str, Verdict]:
+        """The judge's verdicts on one output's items, judged once per output (by identity: the
+        entry holds the items, so their id cannot be reused while it is kept)."""
+        with self._lock:
+            kept = self._judged.get(id(items))
+        if kept is not None and kept[0] is items:
+            return kept[1]
+        verdicts = judge_items(article, items, self.judge)
+        with self._lock:
+            self._judged[id(items)] = (items, verdicts)
+            while len(self._judged) > self.JUDGED_KEPT:
+                self._judged.popitem(last=False)
+        return verdicts
 
     def _signals(self, example: dspy.Example, prediction: dspy.Prediction, count_as: str) -> tuple[Signals, dict[str, Verdict]]:
         items = prediction.results
-        verdicts = judge_items(example.article, items, self.judge)
+        verdicts = self._verdicts(example.article, items)
         signals = summarise(example.n, items, prediction.get("level_failures") or [], verdicts)
         with self._lock:
             setattr(self, count_as, getattr(self, count_as) + 1)
-            self.invalid_judgements += signals.invalid_judgements
+            if count_as == "calls":  # feedback requests reuse these verdicts: count them once
+                self.invalid_judgements += signals.invalid_judgements
         return signals, verdicts
 
     def __call__(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float:

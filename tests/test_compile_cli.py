@@ -73,12 +73,13 @@ def test_missing_text_field_is_named(tmp_path: Path, capsys) -> None:
     assert f"{bad}:1" in line and "content, context, text" in line and "body" in line
 
 
-def test_empty_texts_are_skipped_with_a_warning(tmp_path: Path) -> None:
+def test_empty_texts_are_skipped_with_a_warning(tmp_path: Path, capsys) -> None:
     from foveate_dspy.corpus import load_corpus
 
     path = tmp_path / "c.jsonl"
     path.write_text('{"id": "x", "text": "  "}\n{"id": "y", "text": "Real text."}\n', encoding="utf-8")
     assert [a.id for a in load_corpus(path)] == ["y"]
+    assert f"warning: {path}:1: empty text in article 'x', skipped" in capsys.readouterr().err
 
 
 def test_text_field_override(tmp_path: Path) -> None:
@@ -107,6 +108,14 @@ def test_teacher_without_its_key(corpus: Path, tmp_path: Path, capsys, monkeypat
     assert "OPENAI_API_KEY" in error_line(capsys)
 
 
+def test_an_embedder_that_cannot_load_is_one_line_before_the_run_directory(corpus: Path, tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no-such-model"
+    assert main(["--corpus", str(corpus), "--out", str(tmp_path / "run"), "--embedder", str(missing)]) == 2
+    line = error_line(capsys)
+    assert "cannot load embedding model" in line and str(missing) in line and "'minilm'" in line
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_numbers(corpus: Path, tmp_path: Path, capsys) -> None:
     assert main(["--corpus", str(corpus), "--out", str(tmp_path / "run"), "--max-concurrency", "0"]) == 2
     assert "--max-concurrency must be >= 1" in error_line(capsys)
@@ -116,3 +125,20 @@ def test_exit_code_2_from_the_real_command(tmp_path: Path) -> None:
     result = run_cli("--corpus", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "run"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error:")
+
+
+def test_the_readme_demo_writes_all_three_levels_with_resynthesised_items(repo_root: Path, tmp_path: Path) -> None:
+    """The README's first command (on two of the example passages, to stay quick): the embedded
+    offline teacher, Algorithm 1's budgets, every level, and items that succeed only on a retry."""
+    out = tmp_path / "demo"
+    assert main(["--corpus", str(repo_root / "examples" / "articles.jsonl"), "--out", str(out), "--limit", "2", "--quiet"]) == 0
+    records = [json.loads(line) for line in (out / "instructions.jsonl").read_text(encoding="utf-8").splitlines()]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {r["level"] for r in records} == {"micro", "scatter", "macro"}
+    assert {r["article_id"] for r in records} == {"great-fire-london", "marie-curie"}
+    retried = [r for r in records if r["resynthesized"]]
+    assert retried and all(r["attempts"] == len(r["history"]) + 1 >= 2 for r in retried)
+    assert all(h["rejection"] for r in retried for h in r["history"])
+    assert summary["records"] == len(records) and summary["resynthesized"] == len(retried)
+    assert summary["complete"] and summary["lm_calls"] > len(records) and summary["teacher"] == "offline"
+    assert (out / "rejected.jsonl").exists()

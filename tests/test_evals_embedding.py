@@ -68,3 +68,16 @@ def test_default_offline_embedder_loads_and_embeds():
 def test_unknown_embedder_says_to_pass_a_local_path(tmp_path):
     with pytest.raises(RuntimeError, match="local model directory"):
         embedding.load_embedder(str(tmp_path / "no-such-model"))
+
+
+def test_mpnet_names_the_papers_model_for_evals_as_for_compile(monkeypatch):
+    loaded = []
+
+    class Recorder:
+        def __init__(self, location):
+            loaded.append(location)
+
+    monkeypatch.setattr("sentence_transformers.SentenceTransformer", Recorder)
+    embedding.load_embedder("mpnet")
+    assert loaded == ["sentence-transformers/paraphrase-multilingual-mpnet-base-v2"]
+    assert embedding.embedder_label("mpnet") == loaded[0]

@@ -93,15 +93,32 @@ def test_feedback_is_aimed_at_the_predictor() -> None:
     assert "Ungrounded" not in writing
 
 
+class CountingJudge(HeuristicJudge):
+    def __init__(self) -> None:
+        super().__init__()
+        self.judged = 0
+
+    def judge(self, article, instruction, output):
+        self.judged += 1
+        return super().judge(article, instruction, output)
+
+
 def test_gepa_form_scores_the_whole_output_and_talks_about_one_level() -> None:
-    metric = ProgramMetric(HeuristicJudge())
+    judge = CountingJudge()
+    metric = ProgramMetric(judge)
     example = dspy.Example(article=ARTICLE, n=2, article_id="a1", seed=0).with_inputs("article", "n", "article_id", "seed")
     prediction = dspy.Prediction(results=ITEMS, level_failures=[])
     whole = metric(example, prediction)
+    judged_once = judge.judged
     focused = metric.with_feedback(example, prediction, None, "micro.synthesize", None)
+    metric.with_feedback(example, prediction, None, "answerer.respond", None)
     assert focused.score == whole
     assert "of 2 instruction slots" in focused.feedback  # the two micro items only
-    assert (metric.calls, metric.feedback_calls) == (1, 1)
+    assert (metric.calls, metric.feedback_calls) == (1, 2)
+    # Feedback reuses the scoring's verdicts: an LM judge is not asked again per predictor.
+    assert judged_once == sum(item.accepted is not None for item in ITEMS) > 0 and judge.judged == judged_once
+    metric(example, dspy.Prediction(results=list(ITEMS), level_failures=[]))  # another output is judged anew
+    assert judge.judged == 2 * judged_once
 
 
 def test_offline_proposers_follow_feedback_and_tips() -> None:

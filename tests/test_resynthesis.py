@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import dspy
 import pytest
 
 from foveate_dspy.calls import LEDGER, UsageLedger
+from foveate_dspy.corpus import Article
 from foveate_dspy.program import SelfFoveate
+from foveate_dspy.runner import RunSettings, run
 from scripted_lm import scripted_lm
 
 ARTICLE = (
@@ -128,10 +131,34 @@ def test_demo_subsets_differ_between_tries_when_possible() -> None:
 
 def test_runs_are_reproducible() -> None:
     responder = make_responder(answerable=lambda q: "1990" not in q and "Retry" not in q)
-    first, _, _ = run_program(responder, max_retries=3)
-    second, _, _ = run_program(responder, max_retries=3)
+    first, first_engine, _ = run_program(responder, max_retries=3)
+    second, second_engine, _ = run_program(responder, max_retries=3)
     as_records = lambda p: [i.to_record("t", "m") for i in p.results]  # noqa: E731
     assert as_records(first) == as_records(second)
+
+    # The same calls, prompts, temperatures and demos included (levels run concurrently, so the
+    # order in which they reach the LM may differ).
+    def requests(engine):
+        return sorted(repr((c.outputs, c.inputs, c.temperature, c.demo_messages, c.system)) for c in engine.calls)
+
+    assert any(c.temperature == 1.2 for c in first_engine.calls)  # re-synthesis ran
+    assert requests(first_engine) == requests(second_engine)
+
+
+def test_micro_over_extracts_and_keeps_the_keywords_closest_to_the_article() -> None:
+    on_topic = ["Acme Rockets", "rocket engines", "chief engineer"]  # MiniLM cosine to the article 0.30-0.65
+    off_topic = ["garden tulips", "medieval poetry", "knitting patterns"]  # below 0
+    scripted = make_responder()
+
+    def respond(outputs, inputs, call):
+        if outputs == ("keywords",):
+            return {"keywords": [off_topic[0], on_topic[0], off_topic[1], on_topic[1], off_topic[2], on_topic[2]]}
+        return scripted(outputs, inputs, call)
+
+    prediction, engine, _ = run_program(respond, levels=("micro",))
+    (extract,) = [c for c in engine.calls if c.outputs == ("keywords",)]
+    assert extract.inputs["count"] == 6  # twice the n = 3 it keeps
+    assert sorted(item.feature for item in prediction.results) == sorted(on_topic)
 
 
 def test_unparseable_synthesis_is_resynthesised_item_by_item() -> None:
@@ -151,10 +178,23 @@ def test_failed_extraction_fails_only_its_level() -> None:
     assert failure.level == "macro" and "did not parse" in failure.reason
 
 
-def test_a_teacher_that_never_answers_leaves_everything_rejected_with_reasons() -> None:
+def test_a_teacher_that_never_answers_leaves_everything_rejected_with_reasons(tmp_path) -> None:
     prediction, _, _ = run_program(make_responder(answerable=lambda q: False), max_retries=2)
     assert prediction.results and all(i.accepted is None for i in prediction.results)
     assert all(len(i.attempts) == 3 for i in prediction.results)
+
+    # The same teacher over a whole run: nothing accepted, every item in rejected.jsonl with its
+    # reason and attempts, and the summary says so.
+    lm, _ = scripted_lm(make_responder(answerable=lambda q: False))
+    out = tmp_path / "run"
+    summary = run([Article("a1", ARTICLE)], out, RunSettings(n_per_level=3, max_retries=2), progress=False, teacher_lm=lm)
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (out / "instructions.jsonl").read_text(encoding="utf-8") == ""
+    assert summary["records"] == 0 and summary["complete"]
+    assert summary["failed"] == len(rejected) == len(prediction.results)
+    assert summary["failed_per_level"] == {"micro": 3, "scatter": 3, "macro": 1}
+    for record in rejected:
+        assert record["attempts"] == 3 and "does not support an answer" in record["reason"]
 
 
 @pytest.mark.parametrize("flag", ["reread", "resynthesis"])
