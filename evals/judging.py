@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from foveate_dspy import threadsafe_ast
+from foveate_dspy import dspy_call_caches, threadsafe_ast
 
 OFFLINE_JUDGE = "offline"
 # Paper, Table 10: temperature 0.5, top_p 1, 5 completion tokens for a bare "1"/"2". DSPy's
@@ -163,6 +163,7 @@ def run_concurrently(
     with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=True) as bar:
         bar_task = bar.add_task(description, total=len(items))
         threadsafe_ast.install()  # DSPy parses replies with ast in these threads
+        dspy_call_caches.install()  # and repeats lookups whose answers never change
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             futures = {pool.submit(task, item): index for index, item in enumerate(items)}
             for future in as_completed(futures):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from finetune.errors import FinetuneError
-from foveate_dspy import threadsafe_ast
+from foveate_dspy import dspy_call_caches, threadsafe_ast
 from finetune.scoring import contains_gold
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
@@ -106,6 +106,7 @@ class LLMJudge:
 
     def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
         threadsafe_ast.install()  # DSPy parses replies with ast in these threads
+        dspy_call_caches.install()  # and repeats lookups whose answers never change
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             return list(pool.map(self._verdict, items))
 
