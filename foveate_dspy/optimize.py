@@ -252,27 +252,28 @@ class ProgramMetric:
         self._lock = threading.Lock()
         self._judged: OrderedDict[int, tuple[Sequence[Item], dict[str, Verdict]]] = OrderedDict()
 
-    def _verdicts(self, article: str, items: Sequence[Item]) -> dict[str, Verdict]:
+    def _verdicts(self, article: str, items: Sequence[Item]) -> tuple[dict[str, Verdict], bool]:
         """The judge's verdicts on one output's items, judged once per output (by identity: the
-        entry holds the items, so their id cannot be reused while it is kept)."""
+        entry holds the items, so their id cannot be reused while it is kept), and whether they
+        were judged just now."""
         with self._lock:
             kept = self._judged.get(id(items))
         if kept is not None and kept[0] is items:
-            return kept[1]
+            return kept[1], False
         verdicts = judge_items(article, items, self.judge)
         with self._lock:
             self._judged[id(items)] = (items, verdicts)
             while len(self._judged) > self.JUDGED_KEPT:
                 self._judged.popitem(last=False)
-        return verdicts
+        return verdicts, True
 
     def _signals(self, example: dspy.Example, prediction: dspy.Prediction, count_as: str) -> tuple[Signals, dict[str, Verdict]]:
         items = prediction.results
-        verdicts = self._verdicts(example.article, items)
+        verdicts, fresh = self._verdicts(example.article, items)
         signals = summarise(example.n, items, prediction.get("level_failures") or [], verdicts)
         with self._lock:
             setattr(self, count_as, getattr(self, count_as) + 1)
-            if count_as == "calls":  # feedback requests reuse these verdicts: count them once
+            if fresh:  # reused verdicts were counted when they were judged
                 self.invalid_judgements += signals.invalid_judgements
         return signals, verdicts
 
