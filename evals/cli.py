@@ -96,7 +96,8 @@ def _add_diversity_options(parser: argparse.ArgumentParser, sample_default: str 
 def _add_judge_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("judge")
     group.add_argument("--judge", default="offline",
-                       help="'offline' (deterministic heuristic, for CI) or a DSPy model string, e.g. "
+                       help="'offline' (deterministic heuristic, for CI), 'local' or gguf:PATH (a GGUF model on a "
+                            "private llama.cpp server), or a DSPy model string, e.g. "
                             "openai/gpt-4o, deepseek/deepseek-chat, ollama_chat/llama3.1 (default: %(default)s); "
                             "API keys come from the provider's environment variables")
     group.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, Ollama, ...)")

@@ -49,12 +49,19 @@ def _clean(text: str, limit: int = 300) -> str:
 
 def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens: int, cache: bool = True) -> Any:
     """A ``dspy.LM`` for a judge; keys come from the provider's usual environment variables."""
-    import dspy
+    from foveate_dspy.local_server import judge_lm
 
-    kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "cache": cache}
-    if api_base:
-        kwargs["api_base"] = api_base
-    return dspy.LM(model, **kwargs)
+    return judge_lm(model, api_base, temperature=temperature, max_tokens=max_tokens, cache=cache)
+
+
+def judge_adapter(lm: Any) -> Any:
+    """The adapter for a judge LM: its JSON schema when a probe shows the server enforces it
+    (a small local judge then always answers inside the choices), else the forgiving chat format."""
+    from foveate_dspy.adapters import build_adapter
+    from foveate_dspy.output_mode import resolve
+
+    chosen = resolve("auto", lm, offline=not isinstance(getattr(lm, "model", None), str) or lm.model.startswith("offline"))
+    return build_adapter(chosen.mode, chosen.form)
 
 
 class DSPyJudge:
@@ -70,7 +77,7 @@ class DSPyJudge:
         self.lm = lm
         self.choices = choices
         self.predict = dspy.Predict(signature)
-        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        self.adapter = judge_adapter(lm)
         self.label = f"{lm.model} (LLM judge)"
 
     def __call__(self, **inputs: Any) -> JudgeReply:

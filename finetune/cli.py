@@ -66,8 +66,8 @@ def _add_eval_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--judge",
         default="offline",
-        help="DSPy model string for the accuracy judge (e.g. openai/gpt-4o-mini), or 'offline' for the "
-        "deterministic containment check (default: offline)",
+        help="DSPy model string for the accuracy judge (e.g. openai/gpt-4o-mini), 'local' or gguf:PATH (a GGUF "
+        "model on a private llama.cpp server), or 'offline' for the deterministic containment check (default: offline)",
     )
     group.add_argument("--judge-api-base", help="API base URL for the judge (a local vLLM or Ollama server)")
     group.add_argument("--judge-temperature", type=float, default=0.0, help="judge temperature (default: 0.0)")

@@ -81,8 +81,15 @@ class LLMJudge:
             options["api_base"] = api_base
         if max_tokens:
             options["max_tokens"] = max_tokens
-        self.lm = lm if lm is not None else dspy.LM(model, **options)
-        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        if lm is None:
+            from foveate_dspy.local_server import judge_lm
+
+            api = options.pop("api_base", None)
+            lm = judge_lm(model, api, **options)
+        self.lm = lm
+        from evals.judging import judge_adapter
+
+        self.adapter = judge_adapter(self.lm)
         self.predict = dspy.Predict(JudgeAnswerCorrectness)
 
     def _verdict(self, item: JudgeInput) -> str:

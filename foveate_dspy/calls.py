@@ -45,6 +45,7 @@ from typing import Any
 import dspy
 
 from foveate_dspy import dspy_call_caches, threadsafe_ast
+from foveate_dspy.adapters import PARSE_NOTES
 from foveate_dspy.ratelimit import Backoff, RequestGate, Ticket, estimate_tokens
 
 LM_CALL_FAILED = "LM call failed"
@@ -64,6 +65,10 @@ class StageUsage:
     cached_input_tokens: int = 0  # input tokens the provider reports as served from its prefix cache
     cost_usd: float = 0.0  # estimated, for priced models only
     unpriced_calls: int = 0  # calls whose usage could not be priced (unknown model, no usage)
+    parse_coerced: int = 0  # replies read only after coercion (adapters.RecoveringChatAdapter, SchemaAdapter)
+    parse_failed: int = 0  # replies that did not parse even then (each one sent again, up to --parse-retries)
+    parse_retried_ok: int = 0  # calls that parsed only on a retry after such a failure
+    parse_lost: int = 0  # calls given up because no reply parsed within --parse-retries
 
 
 class Pricing:
@@ -78,7 +83,10 @@ class Pricing:
     @classmethod
     def lookup(cls, models: Iterable[str | None]) -> Pricing:
         """Pricing for whichever of `models` LiteLLM knows (imports litellm only when needed)."""
-        candidates = {m for m in models if m and not m.startswith("offline")}
+        from foveate_dspy.local_server import is_local_teacher
+
+        # The offline teacher and GGUF files cost nothing; asking LiteLLM about them prints noise.
+        candidates = {m for m in models if m and not m.startswith("offline") and not is_local_teacher(m)}
         if not candidates:
             return cls()
         import litellm
@@ -141,6 +149,12 @@ class UsageLedger:
                     else:
                         row.cost_usd += cost
                 rows = []  # a stage counts one call even if usage names several models
+
+    def record_parse(self, stage: str, event: str) -> None:
+        """Count a parse event of `stage`: "coerced", "failed", "retried_ok" or "lost"."""
+        with self._lock:
+            row = self.stages[stage]
+            setattr(row, f"parse_{event}", getattr(row, f"parse_{event}") + 1)
 
     def totals(self) -> StageUsage:
         with self._lock:
@@ -227,6 +241,10 @@ ARTICLE: ContextVar[ArticleScope | None] = ContextVar("foveate_article", default
 
 _DEFAULT_BACKOFF = Backoff()  # for a bare program, outside a run
 
+DEFAULT_PARSE_RETRIES = 2
+PARSE_RETRIES: ContextVar[int] = ContextVar("foveate_parse_retries", default=DEFAULT_PARSE_RETRIES)
+"""How many times a reply that did not parse is asked for again (--parse-retries)."""
+
 
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception and its causes/contexts, outermost first."""
@@ -308,14 +326,50 @@ def parse_retry_after(value: str) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason; parse failures say so plainly since they are the teacher's fault."""
+PARSE_FAILED = "teacher output did not parse"
+"""Every CallFailed reason for a reply that never parsed starts with this (see runner.retry_reason)."""
+
+
+def parse_problem(exc: BaseException) -> str | None:
+    """What was wrong with a reply that did not parse (the adapter's message), or None when
+    `exc` is not a parse failure."""
     from dspy.utils.exceptions import AdapterParseError
 
-    if isinstance(exc, AdapterParseError):
-        return f"teacher output did not parse into the expected fields ({exc.__class__.__name__})"
+    for error in _chain(exc):
+        if isinstance(error, AdapterParseError):
+            names = list(error.signature.output_fields) if getattr(error, "signature", None) else []
+            got = list((error.parsed_result or {}).keys()) if isinstance(getattr(error, "parsed_result", None), dict) else []
+            missing = [n for n in names if n not in got]
+            message = " ".join(str(getattr(error, "message", "") or "").split())
+            if message and "missing or unreadable" in message:
+                return message[:300]
+            if missing:
+                return f"missing or unreadable field(s) {', '.join(missing)}" + (f" ({message[:200]})" if message else "")
+            return message[:300] or "the reply could not be read"
+    return None
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason; parse failures say so plainly since they are the teacher's fault."""
+    problem = parse_problem(exc)
+    if problem is not None:
+        return f"{PARSE_FAILED} into the expected fields: {problem}"
     text = " ".join(str(exc).split()) or "no message"
     return f"{LM_CALL_FAILED}: {exc.__class__.__name__}: {text[:300]}"
+
+
+def with_feedback(predictor: dspy.Predict, problem: str) -> dspy.Predict:
+    """A copy of `predictor` whose instructions end by saying what was wrong with the last
+    reply, so that the retry of a reply that did not parse is not the same request again."""
+    signature = predictor.signature
+    fields = ", ".join(signature.output_fields)
+    note = (
+        f"\n\nYour previous reply to this request could not be read ({problem}). Reply again with every "
+        f"output field ({fields}), each exactly in the requested format."
+    )
+    retry = dspy.Predict(signature.with_instructions((signature.instructions or "") + note))
+    retry.demos = list(predictor.demos)
+    return retry
 
 
 def _request_characters(predictor: dspy.Predict, kwargs: dict[str, Any]) -> int:
@@ -359,16 +413,37 @@ async def call_predictor(
         output = ledger.mean_output_tokens(stage) if ledger is not None else DEFAULT_OUTPUT_TOKENS
         estimate = estimate_tokens(_request_characters(predictor, kwargs)) + int(output)
     attempt = 0
+    parse_failures = 0
+    asked = predictor
     while True:
         if limits is not None:
             limits.admit(ledger)
         try:
-            return await _attempt(predictor, stage, kwargs, lm, gate, ledger, estimate, retry=attempt > 0)
+            got = await _attempt(asked, stage, kwargs, lm, gate, ledger, estimate, retry=attempt + parse_failures > 0)
+            if parse_failures and ledger is not None:
+                ledger.record_parse(stage, "retried_ok")
+            return got
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if is_refusal(exc) and limits is not None:
                 limits.stop(f"the provider refused the run: {describe_error(exc)}")
+            problem = parse_problem(exc)
+            if problem is not None:
+                if ledger is not None:
+                    ledger.record_parse(stage, "failed")
+                if parse_failures >= PARSE_RETRIES.get():
+                    if ledger is not None:
+                        ledger.record_parse(stage, "lost")
+                    raise CallFailed(describe_error(exc)) from exc
+                parse_failures += 1
+                # A new rollout id, so neither DSPy's cache nor the provider's hands back the same
+                # reply, and the instructions say what was wrong with it.
+                asked = with_feedback(predictor, problem)
+                config = dict(kwargs.get("config") or {})
+                config["rollout_id"] = f"{config.get('rollout_id', 0)}-parse{parse_failures}"
+                kwargs = {**kwargs, "config": config}
+                continue
             if not is_transient(exc):
                 raise CallFailed(describe_error(exc)) from exc
             attempt += 1
@@ -403,7 +478,10 @@ async def _attempt(
             try:
                 # A gate that spreads requests over several endpoints names the granted one's LM.
                 routed = lm if lm is not None else getattr(ticket, "lm", None)
-                return await _in_thread(predictor, kwargs, routed, timeout)
+                prediction, notes = await _in_thread(predictor, kwargs, routed, timeout)
+                if "coerced" in notes and ledger is not None:
+                    ledger.record_parse(stage, "coerced")
+                return prediction
             except BaseException:
                 failed = True
                 raise
@@ -431,7 +509,9 @@ def _request_threads() -> ThreadPoolExecutor:
         return _REQUEST_THREADS
 
 
-async def _in_thread(predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None) -> dspy.Prediction:
+async def _in_thread(
+    predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None
+) -> tuple[dspy.Prediction, list[str]]:
     """Run DSPy's synchronous call path in a request thread and await it.
 
     Why not `predictor.acall`: DSPy 3.4's async path hops to the default thread pool three times
@@ -452,11 +532,16 @@ async def _in_thread(predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.L
         raise
 
 
-def _call(predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None) -> dspy.Prediction:
+def _call(
+    predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None
+) -> tuple[dspy.Prediction, list[str]]:
+    """The DSPy call, with the adapters' notes on how its reply was read (adapters.PARSE_NOTES)."""
+    notes: list[str] = []
+    PARSE_NOTES.set(notes)  # this request's own copy of the context
     with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
         current = dspy.settings.lm
         # Only provider-backed LMs take a timeout; a custom engine (the offline teacher) refuses
         # client settings, and it answers locally anyway.
         if timeout is not None and isinstance(getattr(current, "engine", None), str):
             kwargs = {**kwargs, "config": {**kwargs.get("config", {}), "timeout": timeout}}
-        return predictor(**kwargs)
+        return predictor(**kwargs), notes

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument(
         "--teacher",
         help="any DSPy/LiteLLM model string (openai/gpt-4o-mini, deepseek/deepseek-chat, hosted_vllm/NAME, "
-        "ollama_chat/NAME); default: the embedded deterministic 'offline' teacher",
+        "ollama_chat/NAME); 'local' (the bundled SmolLM2-135M-Instruct GGUF) or gguf:PATH / PATH.gguf (any GGUF "
+        "file, served by a private llama.cpp server for the run); default: the embedded deterministic 'offline' teacher",
     )
     lm.add_argument(
         "--api-base",
@@ -72,7 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lm.add_argument("--creative-teacher", help="a different model for re-synthesis (high-creativity mode)")
     lm.add_argument("--creative-api-base", help="endpoint for --creative-teacher")
-    lm.add_argument("--max-tokens", type=int, help="cap on tokens per LM reply (default: provider's)")
+    lm.add_argument("--max-tokens", type=int, help="cap on tokens per LM reply (default: provider's; 768 for a GGUF teacher)")
+    lm.add_argument(
+        "--output-mode",
+        choices=("auto", "schema", "json", "chat"),
+        default="auto",
+        help="how replies are structured: auto (default: the signature's JSON schema for constrained decoding when a "
+        "probe request shows the server enforces it, else chat), schema, json (JSON mode, no schema) or chat (DSPy's "
+        "[[ ## field ## ]] blocks)",
+    )
+    lm.add_argument(
+        "--parse-retries", type=int, default=2, help="times a reply that does not parse is asked for again, saying what was wrong (default 2)"
+    )
+    lm.add_argument(
+        "--context-tokens",
+        type=int,
+        help="the teacher's context window in tokens (default: what the server says; 8192 for a GGUF teacher); "
+        "articles are chunked so that prompt and reply fit",
+    )
     lm.add_argument("--cache", action="store_true", help="use DSPy's response cache (off by default: its key ignores --api-base)")
 
     method = parser.add_argument_group("method")
@@ -114,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(parser)
 
     runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--max-concurrency", type=int, default=16, help="LM requests in flight at most (default 16)")
+    runtime.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="LM requests in flight at most (default 16, or the server's slots when it says: 1 for a GGUF teacher)",
+    )
     runtime.add_argument("--rpm", type=float, help="LM requests per minute at most (default: no limit)")
     runtime.add_argument("--tpm", type=float, help="LM tokens per minute at most, estimated before each request (default: no limit)")
     runtime.add_argument(
@@ -171,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         ("--limit", args.limit, 1),
         ("--max-tokens", args.max_tokens, 1),
         ("--max-calls", args.max_calls, 1),
+        ("--parse-retries", args.parse_retries, 0),
+        ("--context-tokens", args.context_tokens, 256),
         ("--chunk-tokens", args.chunk_tokens, 0),
         ("--ray-workers", args.ray_workers, 1),
         ("--ray-batch-size", args.ray_batch_size, 1),
@@ -181,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and not value > 0:
             return _fail(f"{flag} must be > 0, got {value}")
 
-    from foveate_dspy.budget import BudgetConfig
     from foveate_dspy.corpus import CorpusError, load_corpus
     from foveate_dspy.endpoints import EndpointError, parse_endpoints
     from foveate_dspy.lm import OFFLINE, TeacherError, check_teacher
@@ -227,15 +250,55 @@ def main(argv: list[str] | None = None) -> int:
     except (TeacherError, CorpusError) as exc:
         return _fail(str(exc))
 
+    from foveate_dspy.local_server import LocalServerError, is_local_teacher
+    from foveate_dspy.serving import serve_teacher
+
+    if is_local_teacher(teacher) and args.api_base:
+        return _fail(f"--api-base does not apply to {teacher!r}: a GGUF teacher is served by its own local llama.cpp server")
+    if is_local_teacher(args.creative_teacher) and args.creative_teacher != teacher:
+        return _fail("--creative-teacher can be a GGUF file only when it is the --teacher itself")
+    try:
+        with serve_teacher(teacher, args.api_base, args.context_tokens) as served:
+            return _compile(args, teacher, served, articles, levels, filters, executor, executor_errors)
+    except LocalServerError as exc:
+        return _fail(str(exc))
+
+
+def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
+    """Why the articles cannot be sent to this teacher (one is longer than its context holds),
+    or None. A server would otherwise cut the start of the prompt without a word."""
+    from foveate_dspy.chunking import word_count
+    from foveate_dspy.serving import ContextError, article_word_limit
+
+    if served.context_tokens is None:
+        return None
+    try:
+        limit = article_word_limit(served.context_tokens, args.max_tokens)
+    except ContextError as exc:
+        return str(exc)
+    too_long = [(a.id, word_count(a.text)) for a in articles if word_count(a.text) > limit]
+    if not too_long:
+        return None
+    shown = ", ".join(f"{i} ({w} words)" for i, w in too_long[:3])
+    return (
+        f"{len(too_long)} article(s) are longer than the teacher's context of {served.context_tokens} tokens holds with "
+        f"the method's prompt and reply (at most {limit} words): {shown}; pass --chunk-tokens {limit} or less"
+    )
+
+
+def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, filters, executor, executor_errors) -> int:
+    """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
+    from foveate_dspy.budget import BudgetConfig
+    from foveate_dspy.lm import OFFLINE
     from foveate_dspy.filters import FilterChain, FilterConfig
     from foveate_dspy.runner import RunSettings, run
     from foveate_dspy.store import SettingsMismatch, StoreError
 
     settings = RunSettings(
         teacher=teacher,
-        api_base=args.api_base,
+        api_base=served.api_base,
         creative_teacher=args.creative_teacher,
-        creative_api_base=args.creative_api_base,
+        creative_api_base=served.api_base if args.creative_teacher == teacher and served.api_base != args.api_base else args.creative_api_base,
         levels=levels,
         embedder=args.embedder,
         budget=BudgetConfig(threshold=args.tau, target_mean=args.mu, alpha=args.alpha),
@@ -245,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         reread=not args.no_reread,
         resynthesis=not args.no_resynthesis,
         seed=args.seed,
-        max_concurrency=args.max_concurrency,
+        max_concurrency=_concurrency(args.max_concurrency, served.slots),
         cache=args.cache,
         max_tokens=args.max_tokens,
         rpm=args.rpm,
@@ -256,7 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         method=args.method,
         filters=filters,
         filter_config=FilterConfig(args.noise_terms, args.rouge_threshold, args.length_stds),
+        output_mode=args.output_mode,
+        parse_retries=args.parse_retries,
+        context_tokens=served.context_tokens,
     )
+    problem = _fit_to_context(args, served, articles)
+    if problem:
+        return _fail(problem)
     if args.max_cost_usd is not None:
         from foveate_dspy.calls import Pricing
 
@@ -313,14 +382,39 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     if summary["articles_failed"]:
+        first = summary["articles_failed"][0]
         print(
-            f"{len(summary['articles_failed'])} articles failed (see summary.json articles_failed); "
-            "run the same command again to retry them",
+            f"{len(summary['articles_failed'])} articles failed (see summary.json articles_failed; first: "
+            f"{first['article_id']}: {first['error'][:200]}); run the same command again to retry them",
+            file=sys.stderr,
+        )
+    if summary["level_failures"]:
+        levels_failed = ", ".join(f"{level} {count}" for level, count in summary["level_failures"].items())
+        example = summary.get("level_failure_examples", [{}])[0]
+        print(
+            f"levels that produced nothing: {levels_failed} (e.g. {example.get('article_id')}: {example.get('level')}: "
+            f"{str(example.get('reason', ''))[:200]})",
             file=sys.stderr,
         )
     if summary.get("stopped"):
         print(f"stopped early: {summary['stopped']}; re-run the same command to continue where it stopped", file=sys.stderr)
     return 0
+
+
+
+
+def _concurrency(requested: int | None, slots: int | None) -> int:
+    """The in-flight bound: what was asked, else the server's slots, else 16. More than a server
+    serves at once only queue there and run into the request timeout, so that is a note."""
+    if requested is None:
+        return slots or 16
+    if slots is not None and requested > slots:
+        print(
+            f"note: the server serves {slots} request(s) at a time; the other {requested - slots} of --max-concurrency "
+            f"{requested} will wait in its queue (count that wait in --request-timeout)",
+            file=sys.stderr,
+        )
+    return requested
 
 
 if __name__ == "__main__":

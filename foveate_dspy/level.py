@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +49,68 @@ class FoveationLevel(dspy.Module):
         return dspy.Example(**{self.feature_field: feature, "question": instruction})
 
 
+ECHO_MATCH = 0.5  # least word overlap (Jaccard) for an echo to name a feature
+
+
+def _words(value: Feature) -> frozenset[str]:
+    text = " ".join(value) if isinstance(value, list) else str(value)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return frozenset(re.findall(r"\w+", text))
+
+
+def echo_similarity(feature: Feature, echo: Feature) -> float:
+    """Word-set Jaccard similarity of a feature and what a batch entry copied of it."""
+    a, b = _words(feature), _words(echo)
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def match_by_echo(
+    features: Sequence[Feature], entries: Sequence[Any] | None, echo: Callable[[Any], Feature], what: str
+) -> list[Proposal]:
+    """Pair a batch call's entries with its features by what each entry copied of its feature
+    (the answer, keyword group or key sentence), best matches first.
+
+    Position decides only for an entry that copied nothing, and only for its own slot, so an
+    entry the teacher skipped or added cannot shift the labels of every later one. A feature
+    that no entry names gets a problem, and so a re-synthesis of its own."""
+    entries = [e for e in (entries or []) if e is not None]
+    echoes = [echo(e) for e in entries]
+    pairs = sorted(
+        ((echo_similarity(f, e), -j, -i) for i, f in enumerate(features) for j, e in enumerate(echoes)),
+        reverse=True,
+    )
+    chosen: dict[int, int] = {}
+    used: set[int] = set()
+    for score, neg_j, neg_i in pairs:
+        i, j = -neg_i, -neg_j
+        if score < ECHO_MATCH:
+            break
+        if i not in chosen and j not in used:
+            chosen[i] = j
+            used.add(j)
+    for j, value in enumerate(echoes):
+        if j not in used and not _words(value) and j < len(features) and j not in chosen:
+            chosen[j] = j
+            used.add(j)
+    proposals = []
+    for i, feature in enumerate(features):
+        j = chosen.get(i)
+        text = str(getattr(entries[j], "question", "") or "").strip() if j is not None else ""
+        if j is None:
+            problem = f"the teacher wrote no question for this {what} ({len(entries)} entries for {len(features)} {what}s)"
+        elif not text:
+            problem = "empty instruction"
+        else:
+            problem = None
+        proposals.append(Proposal(feature=feature, instruction=text, problem=problem))
+    return proposals
+
+
 def align(features: list[Feature], questions: list[str] | None, what: str) -> list[Proposal]:
-    """Pair a batch call's questions with its features by position, flagging gaps and blanks."""
+    """Pair a batch call's questions with its slots by position, flagging gaps and blanks (for
+    outputs that have nothing to echo, such as Self-QA's free questions)."""
     questions = list(questions or [])
     proposals = []
     for i, feature in enumerate(features):

@@ -1,7 +1,9 @@
 """Teacher LMs from model strings.
 
-`offline` is the embedded deterministic teacher; anything else is a DSPy/LiteLLM model string
-(`openai/gpt-4o-mini`, `deepseek/deepseek-chat`, `hosted_vllm/NAME` with --api-base, ...).
+`offline` is the embedded deterministic teacher; `local`, `gguf:PATH` or `PATH.gguf` a GGUF file
+served by a private llama.cpp server (`local_server`, started by `serving.serve_teacher`, which
+sets the API base); anything else is a DSPy/LiteLLM model string (`openai/gpt-4o-mini`,
+`deepseek/deepseek-chat`, `hosted_vllm/NAME` with --api-base, ...).
 Keys come only from the provider's usual environment variables and are never passed around here,
 so they cannot end up in a summary, a log line or a saved program.
 """
@@ -35,6 +37,15 @@ def check_teacher(model: str, api_base: str | None = None) -> None:
     if model == OFFLINE:
         if api_base:
             raise TeacherError("--api-base does not apply to the offline teacher")
+        return
+    from foveate_dspy.local_server import LocalServerError, check_server_installed, gguf_path, is_local_teacher
+
+    if is_local_teacher(model):  # its API base is the private server's (serving.serve_teacher)
+        try:
+            gguf_path(model)
+            check_server_installed()
+        except LocalServerError as exc:
+            raise TeacherError(str(exc)) from exc
         return
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
@@ -73,7 +84,17 @@ def build_lm(
         return offline_lm(model="offline/teacher", embedder=embedder, **sampling)
     import dspy
 
+    from foveate_dspy.local_server import API_KEY, MODEL_ALIAS, is_local_teacher
+
     kwargs: dict[str, Any] = dict(sampling)
+    if is_local_teacher(model):
+        if not api_base:
+            raise TeacherError(f"{model!r} needs its local server started first (serving.serve_teacher)")
+        from foveate_dspy.serving import LOCAL_MAX_TOKENS
+
+        model, kwargs["api_key"] = f"openai/{MODEL_ALIAS}", API_KEY
+        max_tokens = max_tokens or LOCAL_MAX_TOKENS
+        kwargs.setdefault("seed", 0)  # llama.cpp samples reproducibly per request: a rerun writes the same data
     if api_base:
         kwargs["api_base"] = api_base
     return dspy.LM(model, cache=cache, max_tokens=max_tokens, num_retries=num_retries, **kwargs)

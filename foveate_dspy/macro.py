@@ -11,7 +11,7 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
-from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from foveate_dspy.micro import dedupe
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
 
@@ -38,4 +38,4 @@ class MacroFoveate(FoveationLevel):
             made = await call_predictor(self.synthesize, "macro.synthesize", article=article, key_sentences=sentences)
         except CallFailed as failure:
             return failed_batch(sentences, failure.reason)
-        return align(sentences, made.questions, "key sentences")
+        return match_by_echo(sentences, made.questions, lambda entry: entry.key_sentence, "key sentence")

@@ -16,7 +16,7 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.embedding import get_embedder
-from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
 OVEREXTRACT = 2.0  # ask for this many times n keywords
@@ -75,4 +75,4 @@ class MicroFoveate(FoveationLevel):
             made = await call_predictor(self.synthesize, "micro.synthesize", article=article, answers=answers)
         except CallFailed as failure:
             return failed_batch(answers, failure.reason)
-        return align(answers, made.questions, "answers")
+        return match_by_echo(answers, made.questions, lambda entry: entry.answer, "answer")

@@ -49,6 +49,7 @@ from foveate_dspy.calls import (
     LEDGER,
     LIMITER,
     LIMITS,
+    PARSE_RETRIES,
     ArticleScope,
     Pricing,
     RunLimits,
@@ -317,6 +318,7 @@ class ArticleWorker:
         import dspy
         import ray
 
+        from foveate_dspy.adapters import build_adapter
         from foveate_dspy.lm import build_lm, check_teacher
         from foveate_dspy.methods import build_program
         from foveate_dspy.sampling import CREATIVE, NORMAL
@@ -337,7 +339,7 @@ class ArticleWorker:
             self.creative = build_lm(
                 settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
             )
-        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        self.adapter = build_adapter(settings.output_mode, settings.output_form)
         priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
         self.ledger = UsageLedger(priced)
         self.limits = ClusterLimits(broker)
@@ -361,6 +363,7 @@ class ArticleWorker:
         LEDGER.set(self.ledger)
         LIMITER.set(self.gate)
         LIMITS.set(self.limits)
+        PARSE_RETRIES.set(self.settings.parse_retries)
         CREATIVE_LM.set(self.creative)
         with dspy.context(lm=self.lms[0], adapter=self.adapter):
             return list(await asyncio.gather(*(self._one(article_id, text, n) for _index, article_id, text, n in jobs)))

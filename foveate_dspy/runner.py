@@ -36,13 +36,25 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from foveate_dspy.budget import BudgetConfig, article_budgets
-from foveate_dspy.calls import ARTICLE, LEDGER, LIMITER, LIMITS, LM_CALL_FAILED, ArticleScope, Pricing, RunLimits, UsageLedger
+from foveate_dspy.calls import (
+    ARTICLE,
+    LEDGER,
+    LIMITER,
+    LIMITS,
+    LM_CALL_FAILED,
+    PARSE_FAILED,
+    PARSE_RETRIES,
+    ArticleScope,
+    Pricing,
+    RunLimits,
+    UsageLedger,
+)
 from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
 from foveate_dspy.levels import LEVELS
@@ -85,6 +97,10 @@ class RunSettings:
     backoff: Backoff = field(default_factory=Backoff)  # LM retries: count and waits
     max_calls: int | None = None  # stop starting LM calls after this many (resumable)
     max_cost_usd: float | None = None  # stop once the estimated spend reaches this (resumable)
+    output_mode: str = "auto"  # auto, schema, json or chat (output_mode.OUTPUT_MODES); settled by run()
+    output_form: str | None = None  # schema mode's request form (adapters.SCHEMA_FORMS), once settled
+    parse_retries: int = 2  # times a reply that did not parse is asked for again
+    context_tokens: int | None = None  # the teacher's context window, where known
 
     def public(self) -> dict[str, Any]:
         """The settings as written to summary.json: no secrets, credentials stripped from URLs."""
@@ -99,7 +115,22 @@ class RunSettings:
 # Every other RunSettings field shapes the output, so a new field is checked on resume unless
 # it is added here.
 RUNTIME_SETTINGS = frozenset(
-    {"api_base", "creative_api_base", "max_concurrency", "cache", "rpm", "tpm", "request_timeout", "backoff", "max_calls", "max_cost_usd"}
+    {
+        "api_base",
+        "creative_api_base",
+        "max_concurrency",
+        "cache",
+        "rpm",
+        "tpm",
+        "request_timeout",
+        "backoff",
+        "max_calls",
+        "max_cost_usd",
+        "output_mode",
+        "output_form",
+        "parse_retries",
+        "context_tokens",
+    }
 )
 
 
@@ -204,7 +235,11 @@ def is_lm_failure(reason: str | None) -> bool:
 
 
 def retry_reason(result: ArticleResult) -> str | None:
-    """Why the article must run again rather than be saved as done (see the module docstring)."""
+    """Why the article must run again rather than be saved as done (see the module docstring).
+
+    A whole level lost to replies that never parsed is retried too: a format slip of the
+    teacher says nothing about the article, and a later run (another sample, another output
+    mode) may well read it."""
     if result.error is not None:
         return result.error
     reasons = [
@@ -213,9 +248,12 @@ def retry_reason(result: ArticleResult) -> str | None:
         if item.accepted is None and item.attempts and is_lm_failure(item.attempts[-1].rejection)
     ]
     reasons += [failure.reason for failure in result.level_failures if is_lm_failure(failure.reason)]
-    if not reasons:
-        return None
-    return f"{len(reasons)} item(s) or level(s) lost to failed LM calls, e.g. {reasons[0][:300]}"
+    if reasons:
+        return f"{len(reasons)} item(s) or level(s) lost to failed LM calls, e.g. {reasons[0][:300]}"
+    unread = [f"{f.level}: {f.reason}" for f in result.level_failures if PARSE_FAILED in f.reason]
+    if unread:
+        return f"{len(unread)} level(s) lost to replies that did not parse, e.g. {unread[0][:300]}"
+    return None
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -286,11 +324,14 @@ def run_local(
     async def main() -> None:
         LEDGER.set(ledger)
         LIMITS.set(limits)
+        PARSE_RETRIES.set(settings.parse_retries)
         CREATIVE_LM.set(creative)
         await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
         concurrency.update(LIMITER.get().utilisation())
 
-    adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+    from foveate_dspy.adapters import build_adapter
+
+    adapter = build_adapter(settings.output_mode, settings.output_form)
     # No LM history: a run's calls are counted in the ledger and kept in the store, and DSPy's
     # per-call history entries (up to 10,000 full prompts per LM) cost ~15% of a call's CPU.
     with dspy.context(lm=teacher, adapter=adapter, disable_history=True):
@@ -373,6 +414,9 @@ def run(
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
         if pending:
+            chosen = settle_output_mode(settings, teacher_lm, log)
+            session["output_mode"] = chosen.as_dict()
+            settings = replace(settings, output_mode=chosen.mode, output_form=chosen.form)
             filters = FilterChain(settings.filters, settings.filter_config)
 
             with RunProgress(len(pending), tally, ledger, enabled=progress) as bar:
@@ -402,6 +446,23 @@ def run(
     finally:
         summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
     return summary
+
+
+def settle_output_mode(settings: RunSettings, teacher_lm: dspy.LM | None, log: Callable[[str], None]):
+    """The output mode this session runs in (`output_mode.resolve`, one probe request for a
+    real teacher). A scripted `teacher_lm` (tests) writes chat replies unless told otherwise."""
+    from foveate_dspy.output_mode import resolve
+
+    offline = settings.teacher == OFFLINE or (teacher_lm is not None and settings.output_mode == "auto")
+    probe_lm = teacher_lm
+    if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
+        probe_lm = build_lm(settings.teacher, NORMAL, settings.api_base, max_tokens=settings.max_tokens)
+    chosen = resolve(settings.output_mode, probe_lm, offline)
+    if chosen.fallback and not offline:
+        log(f"output mode: chat ({chosen.fallback})")
+    elif chosen.mode == "schema":
+        log(f"output mode: schema ({chosen.form} request form), confirmed by a probe request")
+    return chosen
 
 
 def _length_filter(store: RunStore, settings: RunSettings) -> None:
@@ -441,6 +502,7 @@ def _finish(
         summary["stopped"] = limits.stopped or ("interrupted" if session["status"] == "interrupted" else None)
         summary["lm_concurrency"] = concurrency
         summary["this_run"]["status"] = session["status"]
+        summary["this_run"]["output_mode"] = session.get("output_mode")
         summary["this_run"]["articles_skipped_done"] = session["skipped"]
         write_run_files(store, out_dir, summary)
     except (StoreError, OSError) as exc:
@@ -477,6 +539,24 @@ def filter_report(store: RunStore, settings: RunSettings) -> dict[str, Any]:
     }
 
 
+def parsing_report(stages: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per stage: how the teacher's replies were read (cleanly, after coercion by
+    `replies.coerce`, or not at all), and how many calls a retry that said what was wrong
+    recovered or lost after --parse-retries."""
+    report = {}
+    for stage, row in stages.items():
+        replies = row["calls"] - row["errors"] + row["parse_failed"]  # transport errors carry no reply
+        report[stage] = {
+            "replies": replies,
+            "parsed_cleanly": replies - row["parse_failed"] - row["parse_coerced"],
+            "parsed_after_coercion": row["parse_coerced"],
+            "unparsed_replies": row["parse_failed"],
+            "calls_recovered_by_retry": row["parse_retried_ok"],
+            "calls_lost": row["parse_lost"],
+        }
+    return report
+
+
 def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, wall: float) -> dict[str, Any]:
     """summary.json: the whole run's figures from the store (all sessions), plus `this_run`."""
     from foveate_dspy.methods import output_levels
@@ -510,6 +590,7 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
         "failed": sum(per_level["failed"].values()),
         "failed_per_level": {lv: per_level["failed"].get(lv, 0) for lv in levels},
         "level_failures": counts["level_failures"],
+        "level_failure_examples": store.level_failure_examples(),
         "budget": {
             "total_per_level": sum(budgets),
             "mean_per_level": (sum(budgets) / len(budgets)) if budgets else 0.0,
@@ -525,6 +606,8 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
         "cached_input_tokens": sum(r["cached_input_tokens"] for r in stages),
         "cost_usd": round(sum(r["cost_usd"] for r in usage["models"].values()), 6) if priced else None,  # estimate
         "lm_usage": usage,
+        "output_mode": {"mode": settings.output_mode, "form": settings.output_form},
+        "parsing": parsing_report(usage["stages"]),
         "wall_seconds": round(sum(s["wall_seconds"] for s in sessions), 3),
         "settings": settings.public(),
         "store": STORE_NAME,

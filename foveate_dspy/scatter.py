@@ -12,7 +12,7 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
-from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from foveate_dspy.micro import dedupe
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
@@ -65,4 +65,4 @@ class ScatterFoveate(FoveationLevel):
             made = await call_predictor(self.synthesize, "scatter.synthesize", article=article, keyword_groups=groups)
         except CallFailed as failure:
             return failed_batch(groups, failure.reason)
-        return align(groups, made.questions, "keyword groups")
+        return match_by_echo(groups, made.questions, lambda entry: entry.keywords, "keyword group")

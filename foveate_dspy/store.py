@@ -47,7 +47,13 @@ USAGE_FIELDS = (
     "cost_usd",
     "unpriced_calls",
     "cache_hits",
+    "parse_coerced",
+    "parse_failed",
+    "parse_retried_ok",
+    "parse_lost",
 )
+# Added after the first release: stores made before them get the columns when opened.
+_LATER_USAGE_COLUMNS = ("parse_coerced", "parse_failed", "parse_retried_ok", "parse_lost")
 
 # Article status: `failed` articles are retried by the next run, like `pending` ones.
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -112,6 +118,10 @@ CREATE TABLE IF NOT EXISTS usage (
     cost_usd REAL NOT NULL,
     unpriced_calls INTEGER NOT NULL,
     cache_hits INTEGER NOT NULL,
+    parse_coerced INTEGER NOT NULL DEFAULT 0,
+    parse_failed INTEGER NOT NULL DEFAULT 0,
+    parse_retried_ok INTEGER NOT NULL DEFAULT 0,
+    parse_lost INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session, article_id, kind, name)
 );
 CREATE TABLE IF NOT EXISTS sessions (
@@ -260,6 +270,10 @@ class RunStore:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(usage)")}
+            for column in _LATER_USAGE_COLUMNS:
+                if column not in present:
+                    db.execute(f"ALTER TABLE usage ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
             store = cls(path, db, lock)
             version = store.meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
@@ -585,8 +599,15 @@ class RunStore:
             row["cost_usd"] = round(row["cost_usd"], 6)
             if kind == "model":
                 del row["cache_hits"]  # DSPy serves a cache hit without naming a model
+                for column in _LATER_USAGE_COLUMNS:
+                    del row[column]  # parsing is counted per stage
             result["stages" if kind == "stage" else "models"][name] = row
         return result
+
+    def level_failure_examples(self, limit: int = 5) -> list[dict[str, str]]:
+        """A few (article, level, reason) of the levels that produced nothing, for the closing line."""
+        query = "SELECT article_id, level, reason FROM level_failures ORDER BY rowid LIMIT ?"
+        return [{"article_id": a, "level": lv, "reason": r} for a, lv, r in self.db.execute(query, (limit,))]
 
     def sessions(self) -> list[dict[str, Any]]:
         """Each time the command ran: its status and how long it ran (until its last commit,

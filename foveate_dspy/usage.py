@@ -41,6 +41,11 @@ class ArticleLedger(UsageLedger):
         if self.parent is not None:
             self.parent.record(stage, usage_by_model, failed, *args, **kwargs)
 
+    def record_parse(self, stage: str, event: str) -> None:
+        super().record_parse(stage, event)
+        if self.parent is not None:
+            self.parent.record_parse(stage, event)
+
     # Whatever reads LEDGER.get() for run-wide decisions (the --max-cost-usd limit reads totals(),
     # the --tpm estimate reads mean_output_tokens()) must see the whole run, not one article.
     def totals(self) -> StageUsage:

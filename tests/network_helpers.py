@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from scripted_lm import OUTPUTS_RE, parse_fields
+from scripted_lm import OUTPUTS_RE, batch_questions, parse_fields
 
 from foveate_dspy.corpus import Article
 from foveate_dspy.loopback import _content_text
@@ -47,8 +47,7 @@ def teacher_reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str,
     if outputs == ("key_sentences",):
         return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: int(inputs["count"])]}
     if outputs == ("questions",):
-        key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
-        return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
+        return batch_questions(inputs, lambda x: f"What does the article say about {json.dumps(x)}?")
     if outputs == ("question",):
         return {"question": "What does the article say about the launch?"}
     if outputs == ("answerable", "answer"):

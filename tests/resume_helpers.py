@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripted_lm import scripted_lm
+from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.corpus import Article
 from foveate_dspy.runner import RunSettings, run
@@ -60,8 +60,7 @@ def reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
     if outputs == ("key_sentences",):
         return {"key_sentences": re.split(r"(?<=[.;])\s+", article)[: int(inputs["count"])]}
     if outputs == ("questions",):
-        key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
-        return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
+        return batch_questions(inputs, lambda x: f"What does the article say about {json.dumps(x)}?")
     if outputs == ("question",):
         return {"question": f"What else does the article say about {json.dumps(inputs.get('target_answer', 'it'))}?"}
     if outputs == ("answerable", "answer"):

@@ -32,6 +32,17 @@ def parse_fields(text: str) -> dict[str, Any]:
     return fields
 
 
+ECHO_FIELDS = {"answers": "answer", "keyword_groups": "keywords", "key_sentences": "key_sentence"}
+"""The batch-synthesis input that lists the features, and the entry field that copies one."""
+
+
+def batch_questions(inputs: dict[str, Any], write: Callable[[Any], str]) -> dict[str, Any]:
+    """A batch synthesis reply: one entry per feature, copying it (as the signatures ask) beside
+    the question `write(feature)` makes."""
+    key = next(k for k in ECHO_FIELDS if k in inputs)
+    return {"questions": [{ECHO_FIELDS[key]: x, "question": write(x)} for x in inputs[key]]}
+
+
 @dataclass
 class Call:
     outputs: tuple[str, ...]

@@ -90,8 +90,9 @@ def test_key_sentences_are_verbatim_distinct_and_rhetorical(lm, fire):
 def test_reverse_synthesis_writes_one_answerable_question_per_answer(lm, fire, keywords):
     answers = [*keywords[:8], "the Tower of Pisa"]
     with using(lm):
-        questions = dspy.Predict(ReverseSynthesis)(article=fire, answers=answers).questions
-    assert len(questions) == len(answers)
+        entries = dspy.Predict(ReverseSynthesis)(article=fire, answers=answers).questions
+    assert [e.answer for e in entries] == answers  # each entry copies its answer
+    questions = [e.question for e in entries]
     assert "Tower of Pisa" in questions[-1]  # absent span: a generic question about it
     for answer, question in zip(answers[:-1], questions[:-1], strict=False):
         assert answer.lower() not in question.lower()
@@ -104,10 +105,8 @@ def test_reverse_synthesis_picks_wh_words_by_span_type(lm, fire):
     answers = ["13,200 houses", "Christopher Wren", "1891", "Paris"]
     curie = example_article("marie-curie")
     with using(lm):
-        fire_questions = dspy.Predict(ReverseSynthesis)(article=fire, answers=answers[:2]).questions
-        curie_questions = dspy.Predict(ReverseSynthesis)(
-            article=curie, answers=answers[2:]
-        ).questions
+        fire_questions = [e.question for e in dspy.Predict(ReverseSynthesis)(article=fire, answers=answers[:2]).questions]
+        curie_questions = [e.question for e in dspy.Predict(ReverseSynthesis)(article=curie, answers=answers[2:]).questions]
     assert fire_questions[0].startswith("How many houses")
     assert fire_questions[1].startswith("Who ")
     assert curie_questions[0].startswith("When ") and curie_questions[1].startswith("Where ")
@@ -116,8 +115,9 @@ def test_reverse_synthesis_picks_wh_words_by_span_type(lm, fire):
 def test_direct_synthesis_uses_every_keyword_of_every_group(lm, fire, keywords):
     groups = [keywords[:1], keywords[1:3], keywords[3:6], keywords[6:8]]
     with using(lm):
-        questions = dspy.Predict(DirectSynthesis)(article=fire, keyword_groups=groups).questions
-    assert len(questions) == len(groups)
+        entries = dspy.Predict(DirectSynthesis)(article=fire, keyword_groups=groups).questions
+    assert [e.keywords for e in entries] == groups
+    questions = [e.question for e in entries]
     for group, question in zip(groups, questions, strict=False):
         assert all(k in question for k in group), (group, question)
 
@@ -125,7 +125,7 @@ def test_direct_synthesis_uses_every_keyword_of_every_group(lm, fire, keywords):
 def test_far_apart_keywords_need_resynthesis_and_then_succeed(lm, hot, fire):
     group = ["Thomas Farriner", "Monument"]  # first and last sentence of the article
     with using(lm):
-        first = dspy.Predict(DirectSynthesis)(article=fire, keyword_groups=[group]).questions[0]
+        first = dspy.Predict(DirectSynthesis)(article=fire, keyword_groups=[group]).questions[0].question
     assert not ask(lm, fire, first).answerable
     with using(hot):
         retry = dspy.Predict(RegenerateFromKeywordGroup)(
@@ -139,10 +139,9 @@ def test_far_apart_keywords_need_resynthesis_and_then_succeed(lm, hot, fire):
 def test_transcription_turns_each_sentence_into_an_answerable_instruction(lm, fire):
     with using(lm):
         sentences = dspy.Predict(ExtractKeySentences)(article=fire, count=6).key_sentences
-        questions = dspy.Predict(TranscriptionSynthesis)(
-            article=fire, key_sentences=sentences
-        ).questions
-    assert len(questions) == len(sentences)
+        entries = dspy.Predict(TranscriptionSynthesis)(article=fire, key_sentences=sentences).questions
+    assert [e.key_sentence for e in entries] == sentences
+    questions = [e.question for e in entries]
     for sentence, question in zip(sentences, questions, strict=False):
         assert question.rstrip("?.") != sentence.rstrip("?.")
         assert ask(lm, fire, question).answerable, question

@@ -12,7 +12,7 @@ from foveate_dspy.calls import LEDGER, UsageLedger
 from foveate_dspy.corpus import Article
 from foveate_dspy.program import SelfFoveate
 from foveate_dspy.runner import RunSettings, run
-from scripted_lm import scripted_lm
+from scripted_lm import batch_questions, scripted_lm
 
 ARTICLE = (
     "Alice Moreau founded Acme Rockets in 1990 in Toulouse. Bob Chen joined the company in 1995 as chief engineer. "
@@ -35,8 +35,7 @@ def make_responder(answerable=lambda instruction: True, prose_for: tuple[str, ..
         if outputs == ("key_sentences",):
             return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: inputs["count"]]}
         if outputs == ("questions",):
-            key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
-            return {"questions": [f"First question about {x}?" for x in inputs[key]]}
+            return batch_questions(inputs, lambda x: f"First question about {x}?")
         if outputs == ("question",):
             return {"question": f"Retry at T={call.temperature} with {call.demo_messages} demo messages?"}
         if outputs == ("answerable", "answer"):

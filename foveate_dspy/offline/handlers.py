@@ -96,7 +96,7 @@ def reverse_synthesis(call: Call) -> dict[str, Any]:
     view = _view(call)
     answers = _strings(call.inputs["answers"])
     questions = [
-        call.choose(span_options(view, answer, rotation=i), salt=f"answer:{i}")
+        {"answer": answer, "question": call.choose(span_options(view, answer, rotation=i), salt=f"answer:{i}")}
         for i, answer in enumerate(answers)
     ]
     return {"questions": questions}
@@ -160,9 +160,8 @@ def direct_synthesis(call: Call) -> dict[str, Any]:
     questions = []
     for i, group in enumerate(_groups(call.inputs["keyword_groups"])):
         options = group_question_options(group, rotation=i, enumerative=False)
-        questions.append(
-            call.choose(options, salt=f"group:{i}") if options else "What is the text about?"
-        )
+        question = call.choose(options, salt=f"group:{i}") if options else "What is the text about?"
+        questions.append({"keywords": group, "question": question})
     return {"questions": questions}
 
 
@@ -193,7 +192,10 @@ def transcription_synthesis(call: Call) -> dict[str, Any]:
     sentences = _strings(call.inputs["key_sentences"])
     return {
         "questions": [
-            call.choose(sentence_options(call.workbench, view, s, rotation=i), salt=f"sentence:{i}")
+            {
+                "key_sentence": s,
+                "question": call.choose(sentence_options(call.workbench, view, s, rotation=i), salt=f"sentence:{i}"),
+            }
             for i, s in enumerate(sentences)
         ]
     }
