@@ -6,9 +6,11 @@ teaches the student to refuse; a genuine answer taken for a refusal wastes a tea
 biases the set against answers that mention what is unknown. Both mistakes are measured on a
 hand-written labelled set (tests/data/refusals.jsonl, `python benchmarks/refusal.py`).
 
-Rules, not a model: they run in microseconds, import nothing heavy and met the targets. They
-look for a *cue* that the answer is about the source's silence or the answerer's ignorance
-rather than about the world:
+Rules, not a model: they cost well under a millisecond per answer and import nothing heavy, so
+every caller (and `python -m foveate_dspy.validity`) can afford them. Adding a logistic regression
+over the bundled MiniLM embeddings gained little on the held-out split (README, "Refusals") for
+the price of torch. The rules look for a *cue* that the answer is about the source's silence or
+the answerer's ignorance rather than about the world:
 
 - the source is the subject of a negated telling verb ("the passage doesn't say", "the article
   makes no reference to", "der Text erwähnt das nicht", "文中没有提到");
@@ -111,16 +113,20 @@ _NOUN = (
     r"(?:in|from)\s+the|record)"
 )
 _NOT_BE = r"(?:is|are|was|were|'s|'re)\s*(?:not|n't)|isn't|aren't|wasn't|weren't"
+_WORKED_OUT = (
+    r"(?:determined|answered|known|inferred|said|told|found|established|deduced|ascertained|worked\s+out|"
+    r"figured\s+out|derived|gleaned|gathered|concluded|extracted|discerned)"
+)
 _KNOW_VERB = r"(?:know|say|tell|determine|answer|find|work\s+out|establish|infer|confirm|judge|be\s+sure|conclude|identify|see|guess)"
 
 _CUES_EN = [
     # the source is silent: "the passage doesn't say", "the article makes no reference to"
     rf"{_SOURCE_OR_IT}\s+(?:also\s+)?(?:{_NEG}\s+{_ADVERB}{_TELL}|never\s+{_ADVERB}{_TELLS})\b",
-    rf"{_SOURCE_OR_IT}\s+(?:gives|provides|offers|contains|includes|has|holds|lists|mentions|makes|"
-    rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:no|nothing|not\s+a\s+single)\b",
+    (rf"{_SOURCE_OR_IT}\s+(?:gives|provides|offers|contains|includes|has|holds|lists|mentions|makes|"
+     rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:no|nothing|not\s+a\s+single)\b"),
     rf"{_SOURCE}\s+(?:says|tells\s+us|mentions|reveals|states|gives|offers)\s+nothing\b",
-    rf"{_SOURCE}\b[^.;!?]{{0,80}}?\b(?:and|but)\s+(?:(?:says|tells\s+us|mentions|reveals|gives|offers)\s+nothing|"
-    rf"{_NEG}\s+{_ADVERB}{_TELL}|is\s+silent)\b",
+    (rf"{_SOURCE}\b[^.;!?]{{0,80}}?\b(?:and|but)\s+(?:(?:says|tells\s+us|mentions|reveals|gives|offers)\s+nothing|"
+     rf"{_NEG}\s+{_ADVERB}{_TELL}|is\s+silent)\b"),
     rf"{_SOURCE}\s+(?:is\s+not|isn't|was\s+not|wasn't)\s+(?:specific|explicit|clear|precise|forthcoming|detailed)\b",
     rf"{_SOURCE_OR_IT}\s+(?:is|was|remains|stays)\s+(?:silent|mute|mum|vague|unclear|not\s+clear)\b",
     rf"{_SOURCE}\s+(?:lacks|is\s+lacking|is\s+missing|omits|skips|ignores|overlooks|passes\s+over)\b",
@@ -133,45 +139,43 @@ _CUES_EN = [
     # something is not given in the source: "the exact year is not stated in the article"
     rf"(?:{_NOT_BE}|\bnot)\s+{_ADVERB}{_PASSIVE}\s+(?:anywhere\s+)?(?:in|by|from|within)\s+{_SOURCE}",
     rf"(?:\bnot|n't|\bnowhere|\bnothing|\bno\s+\w+)\s+(?:\w+\s+)?(?:in|within)\s+{_SOURCE}\b",
-    rf"\bnowhere\s+(?:in|does|do|is)\b",
+    r"\bnowhere\s+(?:in|does|do|is)\b",
     rf"^no\s+(?:such\s+|further\s+|other\s+)?{_NOUN}\b[^.;!?]*?\b(?:in|within|from)\s+{_SOURCE}",
     rf"^(?:neither|no|nothing)\b[^.;!?]*?\b(?:is|are|was|were)\s+{_ADVERB}{_PASSIVE}\b(?!\s+(?:to|that|by\s+(?!{_SOURCE})))(?!{_ELSEWHERE})",
-    rf"^(?:(?:but|and|however|yet)\s*,?\s*)?(?:[^.;!?]*?{_SOURCE}\s*,\s*)?(?:(?:unfortunately|sadly|however|sorry|regrettably|alas)\s*,?\s*)?"
-    rf"there\s*(?:is|are|'s|isn't|aren't)\s+(?:no|not\s+any|any)\s+(?:(?:specific|further|other|clear|such|explicit|"
-    rf"additional|relevant|direct)\s+)?{_NOUN}\b(?!{_ELSEWHERE})",
-    rf"^(?:it|this|that|this\s+information|that\s+information|such\s+information|this\s+detail|that\s+detail|"
-    rf"the\s+answer|the\s+information|information\b[^.;!?]{{0,60}}?|details?\b[^.;!?]{{0,60}}?)\s*(?:{_NOT_BE})\s+"
-    rf"{_ADVERB}{_PASSIVE}(?![\w-])",
+    (rf"^(?:(?:but|and|however|yet)\s*,?\s*)?(?:[^.;!?]*?{_SOURCE}\s*,\s*)?(?:(?:unfortunately|sadly|however|sorry|regrettably|alas)\s*,?\s*)?"
+     rf"there\s*(?:is|are|'s|isn't|aren't)\s+(?:no|not\s+any|any)\s+(?:(?:specific|further|other|clear|such|explicit|"
+     rf"additional|relevant|direct)\s+)?{_NOUN}\b(?!{_ELSEWHERE})"),
+    (rf"^(?:it|this|that|this\s+information|that\s+information|such\s+information|this\s+detail|that\s+detail|"
+     rf"the\s+answer|the\s+information|information\b[^.;!?]{{0,60}}?|details?\b[^.;!?]{{0,60}}?)\s*(?:{_NOT_BE})\s+"
+     rf"{_ADVERB}{_PASSIVE}(?![\w-])"),
     rf"\b(?:there\s+(?:is|are|was|'s)|there's)\s+(?:no|not\s+any|nothing|not\s+enough|insufficient)\b[^.;!?]*?\b(?:in|from|within)\s+{_SOURCE}",
     rf"\bthere(?:\s+is|'s)\s+no\s+{_NOUN}(?:\s+(?:about|on|regarding|of)\s+(?:it|this|that|the\s+matter|this\s+topic))?\s*$",
     rf"\b(?:there\s+is|there's)\s+no\s+way\s+(?:to|of)\s+{_KNOW_VERB}",
     rf"\b(?:provides|gives)\s+(?:insufficient|not\s+enough)\s+{_NOUN}\b",
-    rf"\b(?:not\s+enough|insufficient)\s+(?:information|context|details?|data|info)(?:\s+(?:is\s+)?(?:given|provided|available))?"
-    rf"(?:\s+(?:in|from)\s+{_SOURCE})?\s+to\s+(?:answer|tell|say|know|determine|be\s+sure|work\s+(?:it\s+)?out|respond|decide)\b",
+    (rf"\b(?:not\s+enough|insufficient)\s+(?:information|context|details?|data|info)(?:\s+(?:is\s+)?(?:given|provided|available))?"
+     rf"(?:\s+(?:in|from)\s+{_SOURCE})?\s+to\s+(?:answer|tell|say|know|determine|be\s+sure|work\s+(?:it\s+)?out|respond|decide)\b"),
     r"^(?:there\s+is\s+|there's\s+)?(?:not\s+enough|insufficient)\s+(?:information|context|details?|data|info)\s*$",
     # broader: the source, then a negation, then a telling verb, in one clause
     rf"\b{_SOURCE_NOUN}s?\b(?:'s)?[^.;:!?]{{0,50}}?(?:\b(?:not|never|no|nothing|nowhere)\b|n't)[^.;:!?]{{0,30}}?\b{_TELLS}\b",
     # a bare negated passive that ends the clause: "the year of his death is never given."
-    rf"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+|never\s+)?{_ADVERB}(?:(?<=not\s)|(?<=never\s)|(?<=n't\s)){_ADVERB}"
-    rf"{_PASSIVE}(?:\s+(?:anywhere|here|explicitly|either))?\s*[.!]?$",
+    (rf"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+|never\s+)?{_ADVERB}(?:(?<=not\s)|(?<=never\s)|(?<=n't\s)){_ADVERB}"
+     rf"{_PASSIVE}(?:\s+(?:anywhere|here|explicitly|either))?\s*[.!]?$"),
     # the answer or question cannot be had
     r"\b(?:the|an|this)\s+answer\s+(?:to\s+[^.;!?]*?\s+)?(?:is|was|remains)\s+(?:not|n't|unknown|unclear|missing|nowhere)\b",
     r"\b(?:the|an|this)\s+answer\s+(?:isn't|cannot|can't|could\s+not)\b",
     r"\b(?:the|this|that|your)\s+question\s+(?:cannot|can't|could\s+not|is\s+not\s+answered|isn't\s+answered|remains\s+unanswered)\b",
-    rf"^(?:(?:this|that|it)\s+)?(?:cannot|can't|could\s*not|couldn't)\s+be\s+(?:determined|answered|known|inferred|said|told|found|established|deduced|ascertained|worked\s+out|"
-    rf"figured\s+out|derived|gleaned|gathered|concluded|extracted|discerned)\b",
-    rf"\b(?:cannot|can't|could\s*not|couldn't)\s+be\s+(?:determined|answered|known|inferred|said|told|found|established|deduced|ascertained|worked\s+out|"
-    rf"figured\s+out|derived|gleaned|gathered|concluded|extracted|discerned)\s+(?:from|in|by|with|using|based\s+on)\s+{_SOURCE}",
+    rf"^(?:(?:this|that|it)\s+)?(?:cannot|can't|could\s*not|couldn't)\s+be\s+{_WORKED_OUT}\b",
+    rf"\b(?:cannot|can't|could\s*not|couldn't)\s+be\s+{_WORKED_OUT}\s+(?:from|in|by|with|using|based\s+on)\s+{_SOURCE}",
     r"\bunanswerable\b(?!\s+\w)",
     rf"\b(?:it\s+is|it's)\s+(?:not\s+possible|impossible|unclear|not\s+clear)\s+to\s+{_KNOW_VERB}\b",
     rf"\b(?:is|are|remains?|stays?)\s+(?:unknown|unclear|not\s+known|not\s+clear|uncertain|unspecified|unstated|unexplained|open)\s+(?:from|in|based\s+on|according\s+to|by)\s+{_SOURCE}",
     rf"\b(?:based\s+on|from|given|according\s+to)\s+{_SOURCE}[^.;!?]*?\b(?:impossible|not\s+possible|cannot|can't)\b",
     # the answerer does not know
     r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b",
-    rf"\b(?:i|we)\s*(?:cannot|can't|could\s*not|couldn't|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to|"
-    rf"'m\s+not\s+able\s+to|was\s+unable\s+to|was\s+not\s+able\s+to|wasn't\s+able\s+to|weren't\s+able\s+to|"
-    rf"were\s+unable\s+to|have\s+no\s+way\s+of)\s+(?:\w+\s+)?"
-    rf"(?:{_KNOW_VERB}|knowing|telling|saying|locate|help|assist|provide|give|offer|answer)",
+    (rf"\b(?:i|we)\s*(?:cannot|can't|could\s*not|couldn't|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to|"
+     rf"'m\s+not\s+able\s+to|was\s+unable\s+to|was\s+not\s+able\s+to|wasn't\s+able\s+to|weren't\s+able\s+to|"
+     rf"were\s+unable\s+to|have\s+no\s+way\s+of)\s+(?:\w+\s+)?"
+     rf"(?:{_KNOW_VERB}|knowing|telling|saying|locate|help|assist|provide|give|offer|answer)"),
     r"\b(?:i|we)\s+(?:have|had)\s+no\s+(?:idea|way|information|clue|answer|data)\b",
     r"\b(?:i|we)\s*(?:am|'m|are|'re)\s+(?:not\s+sure|unsure|uncertain|not\s+certain)\b",
     r"\bwe(?:\s+are|'re|\s+were)\s+(?:not|never)\s+(?:told|given|informed)\b|\bwe\s+(?:aren't|weren't)\s+told\b",
@@ -189,7 +193,7 @@ _STOCK = re.compile(
     rf"not\s+(?:\w+\s+)?{_PASSIVE}|not\s+applicable|not\s+(?:in|here)|"
     r"(?:cannot|can't|can\s+not)\s+(?:say|tell|answer|be\s+(?:determined|answered|known|said))(?:\s+(?:that|this|it))?|"
     r"(?:hard|impossible|difficult)\s+to\s+(?:say|tell)|who\s+knows|don't\s+know|dunno|idk|"
-    r"unbekannt|keine\s+angaben?|nicht\s+(?:angegeben|bekannt|erwahnt|erwähnt|genannt|bekannt|beantwortbar)|"
+    r"unbekannt|keine\s+angaben?|nicht\s+(?:angegeben|bekannt|erwahnt|erwähnt|genannt|beantwortbar)|"
     r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|"
     r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明)$"
 )
@@ -204,13 +208,13 @@ _CUES_DE = [
     r"\b(?:lasst|lässt|kann|können)\s+sich\b[^.;!?]*?\bnicht\s+(?:bestimmen|sagen|feststellen|ermitteln|beantworten|erkennen)",
     r"\bgeht\b[^.;!?]*?\bnicht\s+hervor\b",
     r"\bnicht\s+beantwortet\s+werden\b",
-    r"^(?:(?:dazu|daruber|darüber|hierzu|es)\s+(?:gibt\s+es|finden\s+sich|liegen|werden|sind|macht\s+\w+\s+\w+)\s+)?"
-    r"keine\s+(?:informationen|angaben?|hinweise|auskunft)\b",
+    (r"^(?:(?:dazu|daruber|darüber|hierzu|es)\s+(?:gibt\s+es|finden\s+sich|liegen|werden|sind|macht\s+\w+\s+\w+)\s+)?"
+     r"keine\s+(?:informationen|angaben?|hinweise|auskunft)\b"),
     r"\b(?:dazu|daruber|darüber|hierzu)\b[^.;!?]*?\bkeine\s+(?:informationen|angaben?|hinweise|auskunft)\b",
     rf"\b(?:der|die|das)\s+{_DE_SOURCE}\s+l(?:a|ä)sst\b[^.;!?]*?\boffen\b",
     rf"\b(?:der|die|das)\s+{_DE_SOURCE}\s+schweigt\b",
-    r"\b(?:wird|werden|ist|sind|wurde|wurden)\s+(?:\w+\s+){0,3}?nicht\s+(?:gesagt|erwähnt|erwahnt|genannt|angegeben|beschrieben|"
-    r"erklärt|mitgeteilt|erläutert|ausgeführt|thematisiert|behandelt)\s*[.!]?$",
+    (r"\b(?:wird|werden|ist|sind|wurde|wurden)\s+(?:\w+\s+){0,3}?nicht\s+(?:gesagt|erwähnt|erwahnt|genannt|angegeben|beschrieben|"
+     r"erklärt|mitgeteilt|erläutert|ausgeführt|thematisiert|behandelt)\s*[.!]?$"),
     r"\bnicht\s+die\s+rede\b",
 ]
 _ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上文|本文|这段|该文|文段|资料)"

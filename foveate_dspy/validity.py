@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from foveate_dspy.refusal import is_refusal, normalise
 
-__all__ = ["is_refusal", "normalise", "rejection_reason", "main"]
+__all__ = ["is_refusal", "main", "normalise", "rejection_reason"]
 
 
 def rejection_reason(instruction: str | None, answer: str | None, answerable: bool | None = True) -> str | None:
