@@ -135,7 +135,9 @@ _CUES_EN = [
     rf"{_SOURCE}\s+leaves\s+(?:this|it|that|the\s+question|the\s+matter|them)\s+(?:unanswered|open|unclear|unexplained|unsaid)",
     rf"\b(?:is|are|was|were)\s+(?:missing|absent|lacking|omitted|left\s+out)\s+(?:from|in)\s+{_SOURCE}",
     r"\b(?:is|are)\s+(?:insufficient|not\s+enough|too\s+\w+)\s+to\s+(?:answer|tell|say|determine|know|decide)\b",
-    rf"(?:\bnot|n't)\s+something\s+(?:that\s+)?{_SOURCE}\s+\w+",
+    rf"(?:\bnot|n't)\s+something\s+(?:that\s+)?(?:{_SOURCE}\s+\w+|(?:i|we)\s+(?:can|could)\s+{_KNOW_VERB})",
+    rf"\bno\s+(?:mention|reference|statement)\s+(?:of\s+[^.;!?]*?\s+)?(?:is|was)\s+made\b(?!{_ELSEWHERE})",
+    rf"\b(?:is|are|was|were)\s+left\s+(?:unclear|open|unanswered|unexplained|unsaid|vague)\s*(?:(?:by|in)\s+{_SOURCE}|[.!]?$)",
     # something is not given in the source: "the exact year is not stated in the article"
     rf"(?:{_NOT_BE}|\bnot)\s+{_ADVERB}{_PASSIVE}\s+(?:anywhere\s+)?(?:in|by|from|within)\s+{_SOURCE}",
     rf"(?:\bnot|n't|\bnowhere|\bnothing|\bno\s+\w+)\s+(?:\w+\s+)?(?:in|within)\s+{_SOURCE}\b",
@@ -147,7 +149,7 @@ _CUES_EN = [
      rf"additional|relevant|direct)\s+)?{_NOUN}\b(?!{_ELSEWHERE})"),
     (rf"^(?:it|this|that|this\s+information|that\s+information|such\s+information|this\s+detail|that\s+detail|"
      rf"the\s+answer|the\s+information|information\b[^.;!?]{{0,60}}?|details?\b[^.;!?]{{0,60}}?)\s*(?:{_NOT_BE})\s+"
-     rf"{_ADVERB}{_PASSIVE}(?![\w-])"),
+     rf"{_ADVERB}{_PASSIVE}(?![\w-])(?!{_ELSEWHERE})"),
     rf"\b(?:there\s+(?:is|are|was|'s)|there's)\s+(?:no|not\s+any|nothing|not\s+enough|insufficient)\b[^.;!?]*?\b(?:in|from|within)\s+{_SOURCE}",
     rf"\bthere(?:\s+is|'s)\s+no\s+{_NOUN}(?:\s+(?:about|on|regarding|of)\s+(?:it|this|that|the\s+matter|this\s+topic))?\s*$",
     rf"\b(?:there\s+is|there's)\s+no\s+way\s+(?:to|of)\s+{_KNOW_VERB}",
@@ -180,7 +182,8 @@ _CUES_EN = [
     r"\b(?:i|we)\s*(?:am|'m|are|'re)\s+(?:not\s+sure|unsure|uncertain|not\s+certain)\b",
     r"\bwe(?:\s+are|'re|\s+were)\s+(?:not|never)\s+(?:told|given|informed)\b|\bwe\s+(?:aren't|weren't)\s+told\b",
     r"\b(?:i|we)\s+(?:cannot|can't)\s+say\b",
-    r"^(?:sorry|unfortunately|regrettably|i'm\s+afraid)\b[^.;!?]*?\b(?:not|no|cannot|can't|nothing)\b",
+    (rf"^(?:sorry|unfortunately|regrettably|i'm\s+afraid)\b[^.;!?]*?(?:\b(?:not|no|cannot|nothing)\b|n't)\s+(?:\w+\s+){{0,3}}?"
+     rf"(?:{_TELLS}|{_KNOW_VERB}|{_PASSIVE}|in\s+{_SOURCE}|information|idea|clue|answer)\b"),
 ]
 
 # A whole answer that is nothing but a stock non-answer, once a trailing source ("in the text")
@@ -204,7 +207,7 @@ _DE_SOURCE = r"(?:text(?:es|s)?|artikel(?:s)?|abschnitt(?:s|es)?|passage|absatz(
 _CUES_DE = [
     rf"\b(?:der|die|das|dem|des|im|in\s+dem|aus\s+dem)\s+{_DE_SOURCE}\b[^.;!?]*?\b(?:nicht|nichts|keine?n?)\b",
     rf"\b(?:nicht|nichts|keine?n?)\b[^.;!?]*?\b(?:im|in\s+dem|aus\s+dem|dem|der|des)\s+{_DE_SOURCE}\b",
-    r"\bich\s+weiss\s+(?:es\s+|das\s+)?nicht\b",
+    r"\bich\s+weiss\s+(?:es\s+|das\s+)?(?:leider\s+|auch\s+)?nicht\b|^weiss\s+ich\s+(?:\w+\s+)?nicht\b",
     r"\b(?:lasst|lässt|kann|können)\s+sich\b[^.;!?]*?\bnicht\s+(?:bestimmen|sagen|feststellen|ermitteln|beantworten|erkennen)",
     r"\bgeht\b[^.;!?]*?\bnicht\s+hervor\b",
     r"\bnicht\s+beantwortet\s+werden\b",
@@ -218,7 +221,7 @@ _CUES_DE = [
     r"\bnicht\s+die\s+rede\b",
 ]
 _ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上文|本文|这段|该文|文段|资料)"
-_ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|关于|相关|答案)"
+_ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|关于|相关|答案|回答)"
 _CUES_ZH = [
     rf"{_ZH_SOURCE}[^。；！？]*?{_ZH_SILENT}",
     r"我(?:并)?不知道",

@@ -110,8 +110,8 @@ def _figures(split: str) -> tuple[float, float]:
     return tp / (tp + fp), tp / (tp + fn)
 
 
-# What the rules measured on the held-out split when they were frozen (precision 0.966, recall
-# 0.897), rounded down: the CI guard against a change that makes the classifier worse.
+# What the rules measured on the held-out split when they were frozen (precision 0.969, recall
+# 0.892), rounded down: the CI guard against a change that makes the classifier worse.
 MEASURED_PRECISION_FLOOR = 0.96
 MEASURED_RECALL_FLOOR = 0.89
 # Issue 12's targets, which these rules do not reach (README, "Refusals").
@@ -125,7 +125,7 @@ def test_heldout_figures_do_not_regress() -> None:
     assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out recall 0.897 and precision 0.966 fall short of issue 12's targets")
+@pytest.mark.xfail(strict=True, reason="held-out recall 0.892 and precision 0.969 fall short of issue 12's targets")
 def test_heldout_targets() -> None:
     precision, recall = _figures("heldout")
     assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
