@@ -8,6 +8,7 @@ spread as a share of the article). A set's score is the mean over its instructio
 
 Answer quality: fluency looks for a complete sentence that picks up the question's words;
 completeness compares the answer's length with the number of parts the question asks for.
+A refusal (the project's one classifier, `foveate_dspy.refusal.is_refusal`) rates low on both.
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from evals.judging import JudgeReply
+from foveate_dspy.refusal import is_refusal
 
 HEURISTIC_LABEL = "heuristic (offline)"
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_IDK = re.compile(
-    r"\b(i\s+(do\s+not|don'?t|cannot|can'?t)\s+know|cannot\s+be\s+determined|not\s+(mentioned|stated|"
-    r"provided|specified)|no\s+information)\b",
-    re.IGNORECASE,
-)
 _CONJUNCTION = re.compile(r"\band\b|;", re.IGNORECASE)
 _EXPLANATORY = re.compile(
     r"\b(why|how(?!\s+(many|much|old|long|far))|explain|describe|compare|discuss|analy[sz]e)\b", re.IGNORECASE
@@ -107,7 +104,7 @@ class HeuristicDifficultyJudge:
 
 def rate_fluency(question: str, answer: str) -> str:
     words = content_words(answer)
-    if not words or _IDK.search(answer):
+    if not words or is_refusal(answer):
         return "low"
     echoes_question = bool(set(words) & set(content_words(question)))
     complete_sentence = len(answer.split()) >= 4 and answer.rstrip().endswith((".", "!", "?", '"', ")"))
@@ -117,7 +114,7 @@ def rate_fluency(question: str, answer: str) -> str:
 
 
 def rate_completeness(question: str, answer: str) -> str:
-    if not content_words(answer) or _IDK.search(answer):
+    if not content_words(answer) or is_refusal(answer):
         return "low"
     parts = max(1, question.count("?")) + len(_CONJUNCTION.findall(question)) + bool(_EXPLANATORY.search(question))
     length = len(answer.split())

@@ -4,7 +4,9 @@ The LLM judge applies the paper's criteria (appendix I.3) through the `JudgeAnsw
 signature. A reply that does not parse into Correct/Incorrect is counted as `unparseable`, never
 as a wrong answer, so a flaky judge shows up in the report instead of lowering the score.
 The offline judge is a deterministic containment check that keeps CI free and reproducible; it
-reports itself under its own name so its figures are never mistaken for an LLM's.
+reports itself under its own name so its figures are never mistaken for an LLM's. A refusal is
+Incorrect even when it names the gold answer ("The passage doesn't say whether Denver won"): it
+asks the project's one refusal classifier, as the paper's judge would not credit a non-answer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 from finetune.errors import FinetuneError
 from foveate_dspy import dspy_call_caches, threadsafe_ast
+from foveate_dspy.refusal import is_refusal
 from finetune.scoring import contains_gold
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
@@ -43,13 +46,17 @@ class Judge(Protocol):
 
 
 class OfflineJudge:
-    """Correct when a normalised gold answer appears, as whole words, in the generated one."""
+    """Correct when a normalised gold answer appears, as whole words, in a generated answer that
+    is not a refusal."""
 
     name = OFFLINE
-    kind = "offline containment check (normalised gold answer inside the generated answer), not an LLM"
+    kind = "offline containment check (normalised gold answer inside a non-refusal generated answer), not an LLM"
 
     def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
-        return [CORRECT if contains_gold(item.generated, item.golds) else INCORRECT for item in items]
+        return [
+            CORRECT if contains_gold(item.generated, item.golds) and not is_refusal(item.generated) else INCORRECT
+            for item in items
+        ]
 
 
 class LLMJudge:

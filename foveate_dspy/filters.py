@@ -2,8 +2,9 @@
 
 Three filters from the related work, each optional and each explaining every removal:
 
-- noise (SELF-GUIDE): drop a pair when a curated noise term (a refusal, "as an AI", a template
-  leftover) occurs in its instruction or answer. The list is a plain text file users edit.
+- noise (SELF-GUIDE): drop a pair when a curated noise term ("as an AI", an apology, a template
+  leftover) occurs in its instruction or answer, or when its answer is a refusal by the project's
+  one refusal classifier (`refusal.is_refusal`). The term list is a plain text file users edit.
 - rouge (SeDi-Instruct): batch-level diversity. Within one article's batch, an instruction whose
   ROUGE-L F-measure with an instruction already kept exceeds the threshold (0.55, SeDi-Instruct's
   relaxed value) is a near-duplicate and is dropped; the first of two similar instructions stays.
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from foveate_dspy.records import Item
-from foveate_dspy.validity import normalise
+from foveate_dspy.refusal import is_refusal, normalise
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,9 @@ class NoiseFilter:
         self.answers_only = [(term, _term_pattern(term)) for term in terms.answers]
 
     def why(self, instruction: str, output: str) -> str | None:
-        """Which noise term the pair contains, and where; None when it is clean."""
+        """Which noise term the pair contains, and where, or that the answer is a refusal; None
+        when it is clean. Only answers are classified: the classifier reads answers, and a
+        question such as "What does the passage not say about X?" is no refusal."""
         for side, text, patterns in (
             ("instruction", instruction, self.anywhere),
             ("answer", output, self.anywhere + self.answers_only),
@@ -139,6 +142,8 @@ class NoiseFilter:
             for term, pattern in patterns:
                 if pattern.search(flat):
                     return f"the {side} contains the noise term {term!r}"
+        if is_refusal(output):
+            return "the answer is a refusal"
         return None
 
 

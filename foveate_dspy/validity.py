@@ -1,54 +1,23 @@
 """Is a synthesised (instruction, answer) pair usable? (paper §3.4, appendix B.4)
 
 The paper checks for the literal "I don't know". Teachers phrase refusals many ways ("The text
-does not say", "cannot be determined from the passage", curly apostrophes, upper case), and a
-refusal that slips through becomes a training example teaching the student to refuse.
+does not say", "Not stated.", curly apostrophes, upper case, German, Chinese), and a refusal that
+slips through becomes a training example teaching the student to refuse: `is_refusal` (the one
+classifier the whole project uses, see `refusal.py`) decides.
+
+    python -m foveate_dspy.validity "Not stated." "He was unable to finish."   # refusal / answer
+    printf 'Unknown.\\nParis.\\n' | python -m foveate_dspy.validity            # one answer a line
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import argparse
+import sys
+from collections.abc import Iterable
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "′": "'", "`": "'", "“": '"', "”": '"'})
+from foveate_dspy.refusal import is_refusal, normalise
 
-# A refusal wherever it appears.
-_STRONG = re.compile(
-    r"\b(i\s+(do\s*n[o']?t|don't|dont|really\s+don't)\s+know"
-    r"|(can\s*not|can't|could\s+not|couldn't)\s+be\s+(determined|answered|found|inferred|established)"
-    r"|(i\s+)?(am\s+)?(unable|not\s+able)\s+to\s+(answer|determine|find)"
-    r"|(i\s+)?(can\s*not|can't)\s+(answer|determine|tell)"
-    r"|(there\s+is\s+)?(not\s+enough|insufficient)\s+(information|context|details)"
-    r"|no\s+answer\s+(can\s+be|is)\s+(given|found|possible)"
-    r"|unanswerable)\b"
-)
-# A refusal only when the answer opens with it ("The text does not mention X" as a full answer,
-# not "It does not mention a date, but ..."): checked on the first sentence of short answers.
-_SOFT = re.compile(
-    r"\b(the\s+)?(text|article|passage|context|background(\s+knowledge)?|document)\s+"
-    r"(does\s*n[o']?t|doesn't|did\s+not)\s+(mention|say|state|specify|provide|contain|include|give|describe)"
-    r"|\bno\s+(information|mention|details?)\s+(is|are|was|were)?\s*(given|provided|available|mentioned)"
-    r"|\bnot\s+(mentioned|specified|stated|provided)\s+in\s+the\b"
-    r"|^\s*unknown\W*$|^\s*n/?a\W*$"
-)
-_SOFT_MAX_WORDS = 30
-
-
-def normalise(text: str) -> str:
-    """Lower-case, NFKC, straight quotes, single spaces: refusals vary in all of these."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def is_unknown_answer(answer: str) -> bool:
-    """True when the answer declines to answer instead of answering."""
-    text = normalise(answer)
-    if not text:
-        return False
-    if _STRONG.search(text):
-        return True
-    first_sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-    return len(text.split()) <= _SOFT_MAX_WORDS and bool(_SOFT.search(first_sentence))
+__all__ = ["is_refusal", "main", "normalise", "rejection_reason"]
 
 
 def rejection_reason(instruction: str | None, answer: str | None, answerable: bool | None = True) -> str | None:
@@ -59,6 +28,28 @@ def rejection_reason(instruction: str | None, answer: str | None, answerable: bo
         return "the answerer said the article does not support an answer"
     if not answer or not answer.strip():
         return "empty answer"
-    if is_unknown_answer(answer):
+    if is_refusal(answer):
         return f"the answer is a refusal ({answer.strip()[:80]!r})"
     return None
+
+
+def classify(answers: Iterable[str]) -> Iterable[str]:
+    """'refusal' or 'answer' for each answer, in order."""
+    return ("refusal" if is_refusal(answer) else "answer" for answer in answers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m foveate_dspy.validity",
+        description="Print 'refusal' or 'answer' for each answer, one per line.",
+    )
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="answers to classify; none: read one answer per line from stdin")
+    args = parser.parse_args(argv)
+    answers = args.texts if args.texts else (line.rstrip("\r\n") for line in sys.stdin)
+    for label in classify(answers):
+        print(label, flush=not args.texts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,6 +27,12 @@ def test_heuristic_ratings():
     assert rate_completeness(question, "Rubber.") == "low"
     assert rate_fluency(question, "I don't know.") == "low"
     assert rate_completeness(question, "The text does not say; it cannot be determined.") == "low"
+    # the evals ask the project's refusal classifier: phrasings the old pattern missed rate low ...
+    assert rate_fluency(question, "The passage says nothing about why Manaus grew rich around 1900.") == "low"
+    assert rate_completeness(question, "Not stated.") == "low"
+    # ... and answers that merely contain "no information" or "not mentioned" are rated on merit
+    rubber = "No information about the rubber price reached Manaus traders, so they kept buying until the 1910 crash."
+    assert rate_fluency("Why did Manaus traders keep buying rubber?", rubber) == "high"
     assert HeuristicQualityJudge().label == "heuristic (offline)"
 
 

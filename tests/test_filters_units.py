@@ -43,6 +43,21 @@ def test_noise_filter_catches_a_refusal_in_the_answer() -> None:
     assert why == "the answer contains the noise term \"i'm sorry\""
 
 
+def test_noise_filter_asks_the_refusal_classifier() -> None:
+    """Refusals are no longer noise terms: the one classifier decides, on answers only."""
+    noise = NoiseFilter(read_noise_terms())
+    assert noise.why("When was Acme founded?", "Not stated.") == "the answer is a refusal"
+    assert noise.why("When was Acme founded?", "The passage doesn’t say.") == "the answer is a refusal"
+    assert noise.why("Who built the mill?", "I'm unable to find that in the article.") == "the answer is a refusal"
+    # "n/a" was a noise term anywhere and dropped this genuine answer
+    assert noise.why("What does N/A mean in the tables?", "N/A marks households that reported no income.") is None
+    assert noise.why("Why did he stop?", "He was unable to finish the race because of an injury.") is None
+    # a question about what the text leaves out is not a refusal
+    assert noise.why("Which detail does the passage not mention about the fire?", "The number of victims.") is None
+    # a custom list without refusal terms still drops refusals
+    assert NoiseFilter(NoiseTerms(("lorem ipsum",))).why("Q?", "Unknown.") == "the answer is a refusal"
+
+
 def test_noise_filter_matches_whole_words_and_template_leftovers() -> None:
     noise = NoiseFilter(NoiseTerms(("as an ai", "{{")))
     assert noise.why("Why was the grant given as an aid to farmers?", "To help them.") is None

@@ -70,6 +70,14 @@ def test_offline_judge_verdicts() -> None:
     assert OfflineJudge().verdicts(items) == [CORRECT, INCORRECT]
 
 
+def test_offline_judge_gives_no_credit_to_a_refusal_naming_the_gold() -> None:
+    items = [
+        JudgeInput("Who won?", ("Denver Broncos",), "The passage doesn't say whether the Denver Broncos won."),
+        JudgeInput("Why?", ("an injury",), "He was unable to finish the race because of an injury."),
+    ]
+    assert OfflineJudge().verdicts(items) == [INCORRECT, CORRECT]
+
+
 def test_llm_judge_counts_unparseable_replies_separately() -> None:
     lm, engine = scripted_judge_lm()
     judge = LLMJudge("offline/scripted", lm=lm, threads=3)

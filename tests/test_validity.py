@@ -1,10 +1,10 @@
-"""Robust detection of "I don't know" answers and the validity rules."""
+"""Refusal detection (`is_refusal`) on hand-picked answers, and the validity rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from foveate_dspy.validity import is_unknown_answer, rejection_reason
+from foveate_dspy.validity import is_refusal, rejection_reason
 
 
 @pytest.mark.parametrize(
@@ -21,10 +21,19 @@ from foveate_dspy.validity import is_unknown_answer, rejection_reason
         "There is not enough information to answer.",
         "Unknown.",
         "I am unable to answer this question based on the background knowledge.",
+        # phrasings the old detector let through (issue 12)
+        "Not stated.",
+        "The passage says nothing about that.",
+        "I'm afraid the text doesn't tell us.",
+        "No information is given about the architect.",
+        "N/A",
+        "There is no mention of the bishop in the article.",
+        "It is not possible to say from the article.",
+        "The article does not answer the question of why the expedition turned back.",
     ],
 )
 def test_refusals_are_detected(answer: str) -> None:
-    assert is_unknown_answer(answer)
+    assert is_refusal(answer)
 
 
 @pytest.mark.parametrize(
@@ -36,10 +45,15 @@ def test_refusals_are_detected(answer: str) -> None:
         "It does not mention a date, but it says the bridge opened after a decade of work by several "
         "hundred labourers from the surrounding villages, who were paid in grain and salt rather than "
         "coin, which the chronicler describes at length.",
+        # genuine answers the old detector rejected, or could have (issue 12)
+        "The cause of the fire remains unknown, investigators said in 1923.",
+        "He was unable to finish the race because of an injury.",
+        'The song "I Don\'t Know" was released in 1981.',
+        "The committee found there was not enough information to convict him, so he was released.",
     ],
 )
 def test_answers_are_not_refusals(answer: str) -> None:
-    assert not is_unknown_answer(answer)
+    assert not is_refusal(answer)
 
 
 def test_rejection_reasons() -> None:
@@ -48,3 +62,5 @@ def test_rejection_reasons() -> None:
     assert rejection_reason("Q?", "  ") == "empty answer"
     assert "does not support" in rejection_reason("Q?", "Some text", answerable=False)
     assert "refusal" in rejection_reason("Q?", "I don't know.")
+    assert "refusal" in rejection_reason("Q?", "Not stated.")
+    assert rejection_reason("Why did he stop?", "He was unable to finish the race because of an injury.") is None

@@ -29,20 +29,17 @@ from foveate_dspy.offline.text import (
     tokenize,
 )
 from foveate_dspy.offline.workbench import ArticleView
+from foveate_dspy.refusal import is_refusal
 
 SUPPORT_THRESHOLD = 0.75
 """Least share of the instruction's units (phrases, content words) the chosen sentences hold."""
 
 UNKNOWN_ANSWER = "I don't know."
+"""What the reader says below the threshold; `is_refusal` recognises it like any teacher's refusal."""
 MAX_GATHERED_SENTENCES = 4
 """Most sentences an enumerative answer gathers."""
 
 ENUMERATIVE = re.compile(r"\beach of\b|\bfor each\b|\bin turn\b|\brespectively\b", re.IGNORECASE)
-_UNKNOWN = re.compile(
-    r"^\W*(?:i\s+do(?:n['’]t|\s+not)\s+know|unknown|cannot be (?:determined|answered)|"
-    r"the (?:article|text|passage) does not (?:say|state|mention))",
-    re.IGNORECASE,
-)
 DEVICE_WORDS = {
     "question": re.compile(r"\bquestion\b", re.I),
     "contrast": re.compile(r"\bcontrast|\bdiffer|\bagainst\b", re.I),
@@ -174,17 +171,12 @@ def answer(view: ArticleView, instruction: str) -> tuple[bool, str]:
     return True, " ".join(tidy_sentence(view.sentences[i].text) for i in support.sentences)
 
 
-def is_unknown(text: str) -> bool:
-    """True for "I don't know"-style answers (any case or apostrophe)."""
-    return bool(_UNKNOWN.match(text.strip())) or not text.strip()
-
-
 def reread(view: ArticleView, instruction: str, draft: str) -> str:
     """Improve a draft answer without leaving the article: a one-sentence draft taken from the
     article gains the neighbouring sentence that shares most words with the instruction, when
     that neighbour brings new content; punctuation and capitals are tidied. "I don't know"
-    drafts come back unchanged."""
-    if is_unknown(draft):
+    drafts (any refusal, by the project's one classifier) come back unchanged."""
+    if is_refusal(draft):
         return draft
     pieces = [s.text for s in split_sentences(draft)] or [draft]
     if len(pieces) == 1:

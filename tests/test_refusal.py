@@ -1,0 +1,185 @@
+"""The one refusal classifier: bad input (Unicode quotes and dashes, empty answers), its
+figures on the labelled set, and its command line. Cases are written by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from foveate_dspy.refusal import MAX_CHARS, is_refusal, normalise
+
+REPO = Path(__file__).resolve().parents[1]
+LABELLED = REPO / "tests" / "data" / "refusals.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I DON’T KNOW", "i don't know"),
+        ("“Not stated”", '"not stated"'),
+        ("Unknown — the text\u00a0is silent", "unknown - the text is silent"),
+        ("n\u200b/a", "n/a"),
+        ("ＮＯＴ　ＳＴＡＴＥＤ", "not stated"),  # full-width letters and space (NFKC)
+    ],
+)
+def test_normalise_by_hand(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The article doesn’t say.",  # curly apostrophe
+        "The article doesn‘t say.",  # wrong curly apostrophe
+        "The article doesn`t say.",  # backtick
+        "Unknown — the passage is silent on this.",  # em dash
+        "Unknown – not stated in the text.",  # en dash
+        "“I don’t know.”",  # the whole answer in curly quotes
+        "THE PASSAGE DOES NOT MENTION IT.",
+        "ＵＮＫＮＯＷＮ",
+        "",
+        "   ",
+        "\n\t",
+        "\u200b",  # a zero-width space only
+        "…",
+        "—",
+    ],
+)
+def test_refusals_with_unicode_or_nothing(answer: str) -> None:
+    assert is_refusal(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The song “I Don’t Know” was released in 1981.",  # curly double quotes around a refusal
+        "She said ‘I don’t know’ and left the room.",  # curly single quotes
+        "His reply — “no comment” — was printed on the front page.",
+        "The war lasted 1914–1918; nobody knows the exact number who died, but estimates exceed 15 million.",
+        "Unknown Pleasures — Joy Division’s first album — came out in 1979.",
+        "N/A appears in the census wherever a question did not apply to a household.",
+    ],
+)
+def test_answers_with_unicode_quotes_and_dashes(answer: str) -> None:
+    assert not is_refusal(answer)
+
+
+def test_enormous_answer_is_classified_from_its_start() -> None:
+    genuine = "The bridge opened in 1890. " + "It carried trains and carts across the river. " * 2000
+    refusal = "The passage does not say. " + "x " * 100_000
+    assert len(genuine) > MAX_CHARS
+    assert not is_refusal(genuine)
+    assert is_refusal(refusal)
+
+
+def test_german_and_chinese() -> None:
+    assert is_refusal("Darüber steht im Artikel leider nichts.")
+    assert is_refusal("文中没有提到他的出生年份。")
+    assert not is_refusal("Er wusste nicht, wohin er gehen sollte, und blieb in Köln.")
+    assert not is_refusal("他不知道战争已经结束，继续在丛林中躲了三十年。")
+
+
+def _rows() -> list[dict[str, str]]:
+    return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_labelled_set_shape_and_fixed_split() -> None:
+    """The split is the seeded hash rule decided before tuning: moving an example breaks this."""
+    rows = _rows()
+    assert len(rows) >= 300
+    assert len({r["text"] for r in rows}) == len(rows)
+    refusals = sum(r["label"] == "refusal" for r in rows)
+    assert 0.4 <= refusals / len(rows) <= 0.6
+    assert sum(r["lang"] in ("de", "zh") for r in rows) >= 24
+    for row in rows:
+        digest = hashlib.sha256(("refusal-split-v1\n" + row["text"]).encode()).digest()
+        assert row["split"] == ("heldout" if digest[0] % 3 == 0 else "tune"), row["text"]
+
+
+def _figures(split: str) -> tuple[float, float]:
+    rows = [r for r in _rows() if r["split"] == split]
+    predicted = [is_refusal(r["text"]) for r in rows]
+    tp = sum(p and r["label"] == "refusal" for r, p in zip(rows, predicted))
+    fp = sum(p and r["label"] == "answer" for r, p in zip(rows, predicted))
+    fn = sum(not p and r["label"] == "refusal" for r, p in zip(rows, predicted))
+    return tp / (tp + fp), tp / (tp + fn)
+
+
+# What the rules measured on the held-out split when they were frozen (precision 0.969, recall
+# 0.892), rounded down: the CI guard against a change that makes the classifier worse.
+MEASURED_PRECISION_FLOOR = 0.96
+MEASURED_RECALL_FLOOR = 0.89
+# Issue 12's targets, which these rules do not reach (README, "Refusals").
+TARGET_PRECISION = 0.97
+TARGET_RECALL = 0.95
+
+
+def test_heldout_figures_do_not_regress() -> None:
+    precision, recall = _figures("heldout")
+    assert precision >= MEASURED_PRECISION_FLOOR, f"held-out precision {precision:.3f}"
+    assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
+
+
+@pytest.mark.xfail(strict=True, reason="held-out recall 0.892 and precision 0.969 fall short of issue 12's targets")
+def test_heldout_targets() -> None:
+    precision, recall = _figures("heldout")
+    assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
+
+
+def test_tune_split_is_learnt() -> None:
+    """The rules were tuned on this split; a change that loses it has broken a known case."""
+    precision, recall = _figures("tune")
+    assert precision == 1.0 and recall == 1.0, f"tune precision {precision:.3f}, recall {recall:.3f}"
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "foveate_dspy.validity", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_classifies_arguments_and_stdin() -> None:
+    done = _cli("Not stated.", "He was unable to finish the race because of an injury.", "Das steht nicht im Text.")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["refusal", "answer", "refusal"]
+    piped = _cli(stdin="N/A\nParis.\n\nThe passage says nothing about that.\n")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.splitlines() == ["refusal", "answer", "refusal", "refusal"]
+
+
+def test_cli_starts_without_heavy_imports() -> None:
+    probe = (
+        "import sys; "
+        "import foveate_dspy.validity; "
+        "heavy = [m for m in ('torch', 'dspy', 'transformers', 'sentence_transformers', 'litellm') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_cli_usage_error() -> None:
+    done = _cli("--no-such-option")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--no-such-option" in done.stderr
+
+
+def test_the_offline_teachers_own_refusal_is_caught() -> None:
+    """The offline reader says UNKNOWN_ANSWER below its support threshold (generation); the
+    project's one detector must recognise it, as validity and the filters rely on that."""
+    from foveate_dspy.offline.answering import UNKNOWN_ANSWER
+
+    assert is_refusal(UNKNOWN_ANSWER)
