@@ -94,7 +94,7 @@ class LLMJudge:
             api = options.pop("api_base", None)
             lm = judge_lm(model, api, **options)
         self.lm = lm
-        from evals.judging import judge_adapter
+        from foveate_dspy.output_mode import judge_adapter
 
         self.adapter = judge_adapter(self.lm)
         self.predict = dspy.Predict(JudgeAnswerCorrectness)

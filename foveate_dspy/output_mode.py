@@ -91,3 +91,13 @@ def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
         details = "; ".join(f"{p['form']}: {p.get('error') or repr(p.get('reply', ''))}" for p in probes)
         raise OutputModeError(f"--output-mode schema: {why} ({details}); use --output-mode auto, json or chat")
     return OutputMode(requested, "chat", None, probes, fallback=why)
+
+
+def judge_adapter(lm: Any) -> Any:
+    """The adapter for a judge LM: its JSON schema when a probe shows the server enforces it (a
+    small local judge then always answers inside the choices), else the forgiving chat format."""
+    from foveate_dspy.adapters import build_adapter
+
+    model = getattr(lm, "model", None)
+    chosen = resolve("auto", lm, offline=not isinstance(model, str) or model.startswith("offline"))
+    return build_adapter(chosen.mode, chosen.form)
