@@ -15,6 +15,7 @@ The offline teacher reads and writes the chat format itself: it always runs in c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,10 @@ _PROBE_SCHEMA = {
     "additionalProperties": False,
 }
 _PROBE_MESSAGES = [{"role": "user", "content": "Reply with a JSON object that has one field."}]
+
+
+ProbeRecorder = Callable[[dict[str, dict[str, Any]], bool], None]
+"""Told about each probe request: its usage per model (DSPy's tracker) and whether it failed."""
 
 
 class OutputModeError(RuntimeError):
@@ -61,18 +66,26 @@ def _honoured(text: str) -> bool:
     return isinstance(value, dict) and value.get("probe") == _PROBE_VALUE
 
 
-def probe_form(lm: Any, form: str) -> dict[str, Any]:
-    """Send one probe request in `form`; what came back and whether the schema held."""
-    try:
-        outputs = lm(messages=_PROBE_MESSAGES, response_format=_schema_format(form), max_tokens=32, temperature=0.0)
-    except Exception as exc:  # the server refused the field, or the request failed: not honoured
-        return {"form": form, "honoured": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+def probe_form(lm: Any, form: str, on_request: ProbeRecorder | None = None) -> dict[str, Any]:
+    """Send one probe request in `form`; what came back and whether the schema held.
+    `on_request(usage_by_model, failed)` is told about the request, for the run's ledger."""
+    import dspy
+
+    with dspy.track_usage() as tracker:
+        try:
+            outputs = lm(messages=_PROBE_MESSAGES, response_format=_schema_format(form), max_tokens=32, temperature=0.0)
+        except Exception as exc:  # the server refused the field, or the request failed: not honoured
+            if on_request is not None:
+                on_request(tracker.get_total_tokens(), True)
+            return {"form": form, "honoured": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+    if on_request is not None:
+        on_request(tracker.get_total_tokens(), False)
     first = outputs[0] if outputs else ""
     text = first.get("text", "") if isinstance(first, dict) else str(first)
     return {"form": form, "honoured": _honoured(text), "reply": text[:120]}
 
 
-def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
+def resolve(requested: str, lm: Any, offline: bool, on_request: ProbeRecorder | None = None) -> OutputMode:
     """Settle `requested` (one of OUTPUT_MODES) into the mode the run will use."""
     if requested not in OUTPUT_MODES:
         raise ValueError(f"--output-mode takes one of {', '.join(OUTPUT_MODES)}, got {requested!r}")
@@ -82,7 +95,7 @@ def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
         return OutputMode(requested, requested)
     probes = []
     for form in SCHEMA_FORMS:
-        result = probe_form(lm, form)
+        result = probe_form(lm, form, on_request)
         probes.append(result)
         if result["honoured"]:
             return OutputMode(requested, "schema", form, probes)
