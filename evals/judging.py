@@ -67,9 +67,9 @@ class DSPyJudge:
         self.lm = lm
         self.choices = choices
         self.predict = dspy.Predict(signature)
-        from foveate_dspy.output_mode import judge_adapter
+        from foveate_dspy.output_mode import JudgeAdapter
 
-        self.adapter = judge_adapter(lm)
+        self.adapter = JudgeAdapter(self.lm)
         self.label = f"{lm.model} (LLM judge)"
 
     def __call__(self, **inputs: Any) -> JudgeReply:
@@ -77,7 +77,7 @@ class DSPyJudge:
         from dspy.utils.exceptions import AdapterParseError
 
         try:
-            with dspy.context(lm=self.lm, adapter=self.adapter):
+            with dspy.context(lm=self.lm, adapter=self.adapter.get()):
                 prediction = self.predict(**inputs)
         except AdapterParseError as exc:
             return JudgeReply(invalid="unparseable reply", detail=_clean(exc.lm_response))

@@ -111,9 +111,9 @@ class LMJudge:
         self.lm = lm
         self.label = lm.model
         self.predict = dspy.Predict(JudgeSynthesizedPair)
-        from foveate_dspy.output_mode import judge_adapter
+        from foveate_dspy.output_mode import JudgeAdapter
 
-        self.adapter = judge_adapter(lm)
+        self.adapter = JudgeAdapter(self.lm)
 
     def judge(self, article: str, instruction: str, answer: str) -> Verdict:
         import dspy
@@ -122,7 +122,7 @@ class LMJudge:
 
         try:
             # trace=None: the judge's own calls must not become demos or reflection material.
-            with dspy.context(lm=self.lm, adapter=self.adapter, trace=None):
+            with dspy.context(lm=self.lm, adapter=self.adapter.get(), trace=None):
                 got = self.predict(article=article, instruction=instruction, answer=answer)
         except Exception as exc:  # noqa: BLE001  (a failed judgement is counted invalid, never a score)
             return Verdict(None, None, describe_error(exc))

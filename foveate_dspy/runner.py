@@ -466,7 +466,8 @@ def settle_output_mode(
     probe_lm = teacher_lm
     if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
         probe_lm = build_lm(settings.teacher, NORMAL, settings.api_base, max_tokens=settings.max_tokens)
-    chosen = resolve(settings.output_mode, probe_lm, offline, on_request)
+    timeout = settings.request_timeout if teacher_lm is None else None  # a scripted LM takes no client settings
+    chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout)
     if chosen.fallback and not offline:
         log(f"output mode: chat ({chosen.fallback})")
     elif chosen.mode == "schema":

@@ -118,7 +118,7 @@ class _ProbeLM:
         self.enforce = enforce
         self.requests: list[dict[str, Any]] = []
 
-    def __call__(self, messages: list, response_format: dict, **kwargs: Any) -> list[str]:
+    def __call__(self, prompt: str, response_format: dict, **kwargs: Any) -> list[str]:
         self.requests.append(response_format)
         form = "openai" if response_format["type"] == "json_schema" else "llamacpp"
         if form == self.enforce:
