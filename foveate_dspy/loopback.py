@@ -417,7 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return "drop"
         wall = time.monotonic()
-        if (fault is not None and fault.kind == "prose") or not _is_dspy_request(messages):
+        dspy_call = _is_dspy_request(messages)
+        if (fault is not None and fault.kind == "prose") or not dspy_call:
             # A request that is no DSPy call (the output-mode probe) gets prose: this server, like
             # many, ignores `response_format`, so a run against it settles on the chat format.
             text, cpu, replayed = PROSE, 0.0, False
@@ -442,6 +443,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"\xff\xfe\xfa not utf-8 \xc3\x28 " + payload[:20])
             return "non_utf8"
         self._send(200, payload)
+        if not dspy_call:
+            return "not_dspy"
         return "prose" if fault is not None and fault.kind == "prose" else "200"
 
     def _wait(self, seconds: float) -> bool:

@@ -67,11 +67,19 @@ def _honoured(text: str) -> bool:
     return isinstance(value, dict) and value.get("probe") == _PROBE_VALUE
 
 
-def probe_form(lm: Any, form: str, on_request: ProbeRecorder | None = None, timeout: float | None = None) -> dict[str, Any]:
+def probe_form(
+    lm: Any,
+    form: str,
+    on_request: ProbeRecorder | None = None,
+    timeout: float | None = None,
+    admit: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """Send one probe request in `form`; what came back and whether the schema held.
     `on_request(usage_by_model, failed)` is told about the request, for the run's ledger."""
     import dspy
 
+    if admit is not None:
+        admit()  # the run's call limit counts the probe like any request (may raise calls.RunStopped)
     options: dict[str, Any] = {"response_format": _schema_format(form), "max_tokens": 32, "temperature": 0.0}
     if timeout is not None:
         options["timeout"] = timeout
@@ -90,7 +98,12 @@ def probe_form(lm: Any, form: str, on_request: ProbeRecorder | None = None, time
 
 
 def resolve(
-    requested: str, lm: Any, offline: bool, on_request: ProbeRecorder | None = None, timeout: float | None = None
+    requested: str,
+    lm: Any,
+    offline: bool,
+    on_request: ProbeRecorder | None = None,
+    timeout: float | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> OutputMode:
     """Settle `requested` (one of OUTPUT_MODES) into the mode the run will use; each probe
     request gives up after `timeout` seconds (the run's --request-timeout)."""
@@ -102,7 +115,7 @@ def resolve(
         return OutputMode(requested, requested)
     probes = []
     for form in SCHEMA_FORMS:
-        result = probe_form(lm, form, on_request, timeout)
+        result = probe_form(lm, form, on_request, timeout, admit)
         probes.append(result)
         if result["honoured"]:
             return OutputMode(requested, "schema", form, probes)
@@ -130,7 +143,9 @@ class JudgeAdapter:
 
         with self._lock:
             if self._adapter is None:
-                model = getattr(self.lm, "model", None)
-                chosen = resolve("auto", self.lm, offline=not isinstance(model, str) or model.startswith("offline"))
+                # Only an LM that DSPy sends over HTTP can be probed; a custom engine (the offline
+                # teacher, a test's scripted one) or a DummyLM answers in the chat format.
+                served = isinstance(getattr(self.lm, "engine", None), str)
+                chosen = resolve("auto", self.lm, offline=not served)
                 self._adapter = build_adapter(chosen.mode, chosen.form)
             return self._adapter

@@ -53,6 +53,7 @@ from foveate_dspy.calls import (
     ArticleScope,
     Pricing,
     RunLimits,
+    RunStopped,
     UsageLedger,
 )
 from foveate_dspy.corpus import Article
@@ -415,7 +416,9 @@ def run(
         store.begin_session(settings.public())
         if pending:
             probes = ArticleLedger.under(ledger)
-            chosen = settle_output_mode(settings, teacher_lm, log, lambda usage, failed: probes.record(PROBE_STAGE, usage, failed))
+            chosen = settle_output_mode(
+                settings, teacher_lm, log, lambda usage, failed: probes.record(PROBE_STAGE, usage, failed), lambda: limits.admit(ledger)
+            )
             if probes.rows():
                 store.commit_run_usage(probes.rows())
             session["output_mode"] = chosen.as_dict()
@@ -455,19 +458,26 @@ PROBE_STAGE = "output_mode.probe"
 
 
 def settle_output_mode(
-    settings: RunSettings, teacher_lm: dspy.LM | None, log: Callable[[str], None], on_request: Callable[..., None] | None = None
+    settings: RunSettings,
+    teacher_lm: dspy.LM | None,
+    log: Callable[[str], None],
+    on_request: Callable[..., None] | None = None,
+    admit: Callable[[], None] | None = None,
 ):
     """The output mode this session runs in (`output_mode.resolve`: one or two probe requests
     for a real teacher, each reported to `on_request` for the ledger). A scripted `teacher_lm`
     (tests) writes chat replies unless told otherwise."""
-    from foveate_dspy.output_mode import resolve
+    from foveate_dspy.output_mode import OutputMode, resolve
 
     offline = settings.teacher == OFFLINE or (teacher_lm is not None and settings.output_mode == "auto")
     probe_lm = teacher_lm
     if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
         probe_lm = build_lm(settings.teacher, NORMAL, settings.api_base, max_tokens=settings.max_tokens)
     timeout = settings.request_timeout if teacher_lm is None else None  # a scripted LM takes no client settings
-    chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout)
+    try:
+        chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout, admit)
+    except RunStopped as stop:  # the call limit is spent: no article will start either
+        return OutputMode(settings.output_mode, "chat", fallback=f"no probe: {stop}")
     if chosen.fallback and not offline:
         log(f"output mode: chat ({chosen.fallback})")
     elif chosen.mode == "schema":

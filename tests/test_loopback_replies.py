@@ -36,8 +36,10 @@ def test_a_primed_reply_log_answers_the_same_run_without_the_teacher(tmp_path: P
     with LoopbackServer(counting_teacher, reply_log=ReplyLog(log_path)) as server:
         primed = compile_against(server, tmp_path / "priming")
         priming = server.snapshot()
-    # A request repeated within the run (the same question asked twice) is already a replay.
-    assert len(calls) > 0 and len(calls) + priming["replayed"] == priming["requests"]
+    # A request repeated within the run (the same question asked twice) is already a replay; the
+    # run's output-mode probe requests are no DSPy calls and get the server's prose.
+    probes = priming["replies"]["not_dspy"]
+    assert probes == 2 and len(calls) > 0 and len(calls) + priming["replayed"] + probes == priming["requests"]
     assert len(read_jsonl(log_path)) == len(calls)  # every distinct reply, written as it was made
     distinct = len(calls)
 
@@ -45,7 +47,7 @@ def test_a_primed_reply_log_answers_the_same_run_without_the_teacher(tmp_path: P
     with LoopbackServer(counting_teacher, reply_log=ReplyLog(log_path)) as server:
         replayed = compile_against(server, tmp_path / "measured")
         stats = server.snapshot()
-    assert calls == [] and stats["replayed"] == stats["requests"] == priming["requests"]
+    assert calls == [] and stats["replayed"] + probes == stats["requests"] == priming["requests"]
     assert replayed == primed
     assert len(read_jsonl(log_path)) == distinct  # nothing new was appended
 
