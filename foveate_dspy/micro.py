@@ -17,6 +17,7 @@ import dspy
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.embedding import get_embedder
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
+from foveate_dspy.language import output_language
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
 OVEREXTRACT = 2.0  # ask for this many times n keywords
@@ -72,7 +73,9 @@ class MicroFoveate(FoveationLevel):
             raise LevelFailed("keyword extraction returned no keywords")
         answers = await closest_to_article(article, candidates, n, self.embedder)
         try:
-            made = await call_predictor(self.synthesize, "micro.synthesize", article=article, answers=answers)
+            made = await call_predictor(
+                self.synthesize, "micro.synthesize", article=article, answers=answers, language=output_language()
+            )
         except CallFailed as failure:
             return failed_batch(answers, failure.reason)
         return align(answers, made.questions, "answers")

@@ -21,6 +21,7 @@ from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.level import FoveationLevel
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.sampling import CREATIVE
+from foveate_dspy.language import output_language
 
 MAX_RETRIES = 5
 DEMO_COUNT = 3
@@ -84,6 +85,7 @@ class Resynthesis(dspy.Module):
                     lm=CREATIVE_LM.get(),
                     article=article,
                     feedback=feedback,
+                    language=output_language(),
                     **level.regenerate_inputs(item.feature),
                 )
                 instruction = (got.question or "").strip()

@@ -27,6 +27,7 @@ class ReverseSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     answers: list[str] = dspy.InputField(desc="answers taken from the article, in order")
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[str] = dspy.OutputField(desc="exactly one question per answer, same order")
 
 
@@ -40,4 +41,5 @@ class RegenerateFromAnswer(dspy.Signature):
     article: str = dspy.InputField()
     target_answer: str = dspy.InputField()
     feedback: str = dspy.InputField(desc="why the previous attempt was rejected")
+    language: str = dspy.InputField(desc="write the question in this language")
     question: str = dspy.OutputField()

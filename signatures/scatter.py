@@ -31,6 +31,7 @@ class DirectSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     keyword_groups: list[list[str]] = dspy.InputField()
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[str] = dspy.OutputField(desc="exactly one question per group, same order")
 
 
@@ -44,4 +45,5 @@ class RegenerateFromKeywordGroup(dspy.Signature):
     article: str = dspy.InputField()
     keyword_group: list[str] = dspy.InputField()
     feedback: str = dspy.InputField(desc="why the previous attempt was rejected")
+    language: str = dspy.InputField(desc="write the question in this language")
     question: str = dspy.OutputField()
