@@ -22,6 +22,7 @@ document is read, so `--help` and plain-text corpora never pay for them.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
@@ -81,6 +82,10 @@ def read_document(path: Path) -> Iterator[Piece]:
 def _open_pdf(path: Path):
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    # pypdf logs a warning for every small defect it repairs (a missing EOF marker, a bad xref);
+    # those are not the user's problem, and what cannot be repaired raises.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(path)
@@ -255,12 +260,13 @@ def _open_docx(path: Path):
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    if not zipfile.is_zipfile(path):
+        raise UnreadableDocument(f"{path}: not a Word .docx document (not a zip package; a binary .doc must be converted to .docx first)")
     try:
         return docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise UnreadableDocument(
-            f"{path}: not a Word .docx document ({exc.__class__.__name__}: {_one_line(exc)}); "
-            "a .doc must be converted to .docx first"
+            f"{path}: not a Word .docx document (a zip package without a Word body: {exc.__class__.__name__}: {_one_line(exc)})"
         ) from exc
     except Exception as exc:  # python-docx raises lxml and OPC errors on damaged packages
         raise UnreadableDocument(f"{path}: cannot read the .docx ({exc.__class__.__name__}: {_one_line(exc)})") from exc
