@@ -45,12 +45,17 @@ def _trimmed(text: str, start: int, end: int) -> Chunk | None:
 
 
 def _word_pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int, int]]:
-    """(start, end, words) spans of at most `max_words` words covering text[start:end]."""
+    """(start, end, words) spans of at most `max_words` words covering text[start:end]; a piece
+    keeps the punctuation after its last word (a CJK "，" or "。" is no word of its own)."""
     spans = [(start + a, start + b) for a, b in word_spans(text[start:end])]
-    return [
-        (spans[i][0], spans[min(i + max_words, len(spans)) - 1][1], min(max_words, len(spans) - i))
-        for i in range(0, len(spans), max_words)
-    ]
+    pieces = []
+    for i in range(0, len(spans), max_words):
+        j = min(i + max_words, len(spans))
+        stop = spans[j][0] if j < len(spans) else end
+        while stop > spans[j - 1][1] and text[stop - 1].isspace():
+            stop -= 1
+        pieces.append((spans[i][0], stop, j - i))
+    return pieces
 
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
