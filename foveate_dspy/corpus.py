@@ -1,10 +1,12 @@
-"""Reading articles from a corpus: JSONL, CSV/TSV, Parquet, text files, Hugging Face datasets.
+"""Reading articles from a corpus: JSONL, CSV/TSV, Parquet, text files, PDF/HTML/DOCX documents
+(`documents.py`), Hugging Face datasets.
 
 Every reader yields `Document`s (one record of the source); `load_corpus` splits long ones into
 sentence-aligned chunks (`chunking.py`) and returns the `Article`s the program runs on. Each
 article keeps its provenance in `Article.source` (file and line or row, source document id, chunk
-index and character offsets into the source text), and that provenance travels into every output
-record, so an instruction can always be traced back to the exact passage it was written from.
+index, character offsets into the source text and the chunk's detected language), and that
+provenance travels into every output record, so an instruction can always be traced back to the
+exact passage it was written from.
 
 Errors name the file and line (or row), because a corpus of thousands of lines with one bad
 record is the normal case, and "JSONDecodeError: Expecting value" alone sends the user hunting.
