@@ -47,7 +47,8 @@ STAGES = {
 
 def write_pdf(path: Path, pages: int) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from documents_helpers import wrap, write_pdf as write
+    from documents_helpers import wrap
+    from documents_helpers import write_pdf as write
 
     write(path, [wrap(f"Station {k} report. " + PROSE * 2 + f"End of station {k} report.") for k in range(pages)], header="The Book of Rivers")
 

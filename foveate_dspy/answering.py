@@ -10,11 +10,11 @@ from __future__ import annotations
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import Proposal
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.sampling import current_temperature
 from foveate_dspy.validity import rejection_reason
-from foveate_dspy.language import output_language
 from signatures.answer import AnswerFromArticle, RereadAnswer
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from foveate_dspy.words import has_cjk, words
+from foveate_dspy.words import has_cjk
+from foveate_dspy.words import words as split_words
 
 if TYPE_CHECKING:
     from foveate_dspy.embedding import Embedder
@@ -39,7 +40,7 @@ def unique_words(text: str) -> list[str]:
     Chinese or Japanese is split into its words (only those starting with a letter are kept)."""
     found = WORD_RE.findall(text)
     if has_cjk(text):
-        found = [w for run in found for w in (words(run) if has_cjk(run) else [run]) if WORD_RE.match(w)]
+        found = [w for run in found for w in (split_words(run) if has_cjk(run) else [run]) if WORD_RE.match(w)]
     return sorted({w.lower() for w in found})
 
 

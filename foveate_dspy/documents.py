@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foveate_dspy.words import word_count
 from foveate_dspy.pagetext import clean_pages, ends_sentence, join_pages
+from foveate_dspy.words import word_count
 
 PDF_SUFFIXES = (".pdf",)
 HTML_SUFFIXES = (".html", ".htm")

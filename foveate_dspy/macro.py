@@ -11,9 +11,9 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from foveate_dspy.micro import dedupe
-from foveate_dspy.language import output_language
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
 
 

@@ -16,8 +16,8 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.embedding import get_embedder
-from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from foveate_dspy.language import output_language
+from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
 OVEREXTRACT = 2.0  # ask for this many times n keywords

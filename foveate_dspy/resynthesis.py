@@ -18,10 +18,10 @@ import dspy
 
 from foveate_dspy.answering import AnswerInstruction
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.sampling import CREATIVE
-from foveate_dspy.language import output_language
 
 MAX_RETRIES = 5
 DEMO_COUNT = 3

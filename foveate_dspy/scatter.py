@@ -12,9 +12,9 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from foveate_dspy.micro import dedupe
-from foveate_dspy.language import output_language
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
 
