@@ -30,11 +30,18 @@ def write_pdf(
     title: str | None = None,
     password: str | None = None,
     scanned: Sequence[int] = (),
+    font: str = "Helvetica",
 ) -> Path:
     """A PDF whose page k holds the given printed lines, with a running header and footer; the
-    pages numbered in `scanned` hold only a drawn rectangle, like a scan without a text layer."""
+    pages numbered in `scanned` hold only a drawn rectangle, like a scan without a text layer.
+    `font` "STSong-Light" is reportlab's built-in Chinese (CID) font."""
     from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
+
+    if font == "STSong-Light":
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
 
     pdf = canvas.Canvas(str(path), pagesize=A4, encrypt=password)
     if title:
@@ -44,7 +51,7 @@ def write_pdf(
             pdf.rect(72, 300, 400, 400, fill=1)
             pdf.showPage()
             continue
-        pdf.setFont("Helvetica", 10)
+        pdf.setFont(font, 10)
         if header:
             pdf.drawString(72, 800, header)
         y = 770

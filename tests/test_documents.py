@@ -116,6 +116,15 @@ def _code(number: int) -> str:
             return "x" + letters
 
 
+def test_a_chinese_pdf_rejoins_wrapped_lines_without_spaces(tmp_path: Path) -> None:
+    lines = ["长江是中国最长的河流，全长约六千三百公里。它发源于", "青藏高原，最后在上海注入东海。"]
+    path = write_pdf(tmp_path / "zh.pdf", [lines], font="STSong-Light")
+    articles = load_corpus(path)
+    assert [(a.id, a.text, a.source["language"]) for a in articles] == [
+        ("zh.pdf#p1", "长江是中国最长的河流，全长约六千三百公里。它发源于青藏高原，最后在上海注入东海。", "zh")
+    ]
+
+
 @pytest.mark.slow
 def test_a_500_page_pdf_is_streamed_chunked_and_shows_progress(tmp_path: Path, capsys) -> None:
     body = " ".join([RHINE, PORTS, BRIDGES] * 3)  # ~190 words a page
