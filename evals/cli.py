@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.tokenizers import DEFAULT_TOKENIZER, TOKENIZERS
+
 INPUT_HELP = """\
 inputs are [NAME=]SOURCE, SOURCE one of:
   PATH                 instructions JSONL (needs "instruction"; "article_id" for difficulty,
@@ -73,9 +75,11 @@ def _positive(value: str) -> int:
 
 def _add_diversity_options(parser: argparse.ArgumentParser, sample_default: str | None) -> None:
     group = parser.add_argument_group("diversity")
-    group.add_argument("--tokenizer", choices=("treebank", "13a"), default="treebank",
+    group.add_argument("--tokenizer", choices=TOKENIZERS, default=DEFAULT_TOKENIZER,
                        help="treebank: nltk word_tokenize(s, preserve_line=True), no lowercasing (the paper's); "
-                            "13a: sacrebleu's (default: %(default)s)")
+                            "13a, zh (Han characters), char (every character), intl: sacrebleu's; "
+                            "auto: zh for Chinese, char for Japanese/Thai, treebank otherwise, per instruction "
+                            "(default: %(default)s)")
     group.add_argument("--orders", type=_orders_arg, default=(2, 3, 4, 5),
                        help="BLEU-n orders averaged into SelfBLEU (default: 2,3,4,5)")
     group.add_argument("--embedder", default="minilm",

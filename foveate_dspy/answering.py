@@ -10,6 +10,7 @@ from __future__ import annotations
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import Proposal
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.sampling import current_temperature
@@ -28,7 +29,9 @@ class AnswerInstruction(dspy.Module):
         if not instruction.strip():
             return "", "empty instruction"
         try:
-            got = await call_predictor(self.respond, "answer", article=article, instruction=instruction)
+            got = await call_predictor(
+                self.respond, "answer", article=article, instruction=instruction, language=output_language()
+            )
         except CallFailed as failure:
             return "", f"answering: {failure.reason}"
         draft = (got.answer or "").strip()
@@ -37,7 +40,8 @@ class AnswerInstruction(dspy.Module):
             return draft, reason
         try:
             better = await call_predictor(
-                self.reread, "reread", article=article, instruction=instruction, draft_answer=draft
+                self.reread, "reread", article=article, instruction=instruction, draft_answer=draft,
+                language=output_language(),
             )
         except CallFailed:
             return draft, None

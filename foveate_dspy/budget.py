@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from foveate_dspy.words import has_cjk
+from foveate_dspy.words import words as split_words
+
 if TYPE_CHECKING:
     from foveate_dspy.embedding import Embedder
 
 # A word starts with a letter; digits-only tokens and punctuation carry no topical signal.
+# Han and kana count as letters, so a Chinese run is one match, segmented further by `words`.
 WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -32,8 +36,12 @@ class BudgetConfig:
 
 
 def unique_words(text: str) -> list[str]:
-    """The distinct lower-cased words of `text`, sorted so the result is reproducible."""
-    return sorted({w.lower() for w in WORD_RE.findall(text)})
+    """The distinct lower-cased words of `text`, sorted so the result is reproducible; a run of
+    Chinese or Japanese is split into its words (only those starting with a letter are kept)."""
+    found = WORD_RE.findall(text)
+    if has_cjk(text):
+        found = [w for run in found for w in (split_words(run) if has_cjk(run) else [run]) if WORD_RE.match(w)]
+    return sorted({w.lower() for w in found})
 
 
 def relevant_word_counts(texts: Sequence[str], embedder: Embedder, threshold: float) -> list[int]:

@@ -6,10 +6,11 @@ boundaries (the offline teacher's abbreviation-aware splitter) so no question is
 sentence cut in half; a single sentence longer than a chunk (a table dump, a run-on line without
 punctuation) is cut at word boundaries rather than kept whole.
 
-The size unit is the **word**: a maximal run of non-whitespace characters. It needs no tokenizer
-and is stable across teachers; an English word is about 1.3 BPE tokens, so the default of 400
-words is roughly 520 tokens, and every SQuAD paragraph in the shared test data but a handful
-stays whole.
+The size unit is the **word**: a maximal run of non-whitespace characters, with Chinese and
+Japanese runs segmented into words (`words.py`). It needs no model tokenizer and is stable across
+teachers; an English word is about 1.3 BPE tokens, so the default of 400 words is roughly 520
+tokens, and every SQuAD paragraph in the shared test data but a handful stays whole. A Chinese
+word (jieba) is about 1.5 characters.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from foveate_dspy.words import word_count, word_spans
+
 DEFAULT_CHUNK_TOKENS = 400
 WINDOW_CHARS = 4096
 
-_WORD = re.compile(r"\S+")
 _SPACE = re.compile(r"\s")
 
 
@@ -34,10 +36,6 @@ class Chunk:
     end: int
 
 
-def word_count(text: str) -> int:
-    return sum(1 for _ in _WORD.finditer(text))
-
-
 def _trimmed(text: str, start: int, end: int) -> Chunk | None:
     while start < end and text[start].isspace():
         start += 1
@@ -47,12 +45,17 @@ def _trimmed(text: str, start: int, end: int) -> Chunk | None:
 
 
 def _word_pieces(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int, int]]:
-    """(start, end, words) spans of at most `max_words` words covering text[start:end]."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
-    return [
-        (spans[i][0], spans[min(i + max_words, len(spans)) - 1][1], min(max_words, len(spans) - i))
-        for i in range(0, len(spans), max_words)
-    ]
+    """(start, end, words) spans of at most `max_words` words covering text[start:end]; a piece
+    keeps the punctuation after its last word (a CJK "，" or "。" is no word of its own)."""
+    spans = [(start + a, start + b) for a, b in word_spans(text[start:end])]
+    pieces = []
+    for i in range(0, len(spans), max_words):
+        j = min(i + max_words, len(spans))
+        stop = spans[j][0] if j < len(spans) else end
+        while stop > spans[j - 1][1] and text[stop - 1].isspace():
+            stop -= 1
+        pieces.append((spans[i][0], stop, j - i))
+    return pieces
 
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:

@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument(
         "--corpus",
         help="the articles: a JSONL file (text in content/context/text), a CSV/TSV or Parquet file, a .txt/.md file, "
-        "a directory of .txt/.md files (id = relative path) or a datasets.save_to_disk directory",
+        "a PDF, HTML or DOCX document, a directory of .txt/.md/.pdf/.html/.docx files (id = relative path) "
+        "or a datasets.save_to_disk directory",
     )
     io.add_argument("--hf-dataset", metavar="NAME_OR_PATH", help="a Hugging Face dataset instead of --corpus: a local path, or a hub name when online")
     io.add_argument("--split", help="--hf-dataset split (default: the only one, or train)")
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL[=LIMIT]",
         help="endpoint for the teacher (a vLLM or Ollama server); keys come from the environment. With --executor ray, "
         "repeat it for several servers of the same model; =LIMIT caps the requests in flight at that server",
+    )
+    lm.add_argument(
+        "--output-language",
+        default="auto",
+        metavar="CODE",
+        help="language the teacher writes instructions and answers in: auto (default: each article's detected language) "
+        "or an ISO 639 code such as en, de, zh",
     )
     lm.add_argument("--creative-teacher", help="a different model for re-synthesis (high-creativity mode)")
     lm.add_argument("--creative-api-base", help="endpoint for --creative-teacher")
@@ -178,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         filters = parse_filters(args.filters)
     except (ValueError, FilterError) as exc:
         return _fail(str(exc))
+    from foveate_dspy.language import AUTO, is_language_code
+
+    if args.output_language != AUTO and not is_language_code(args.output_language):
+        return _fail(f"--output-language must be auto or an ISO 639 code such as de or zh, got {args.output_language!r}")
     if not 0 < args.rouge_threshold <= 1 or not args.length_stds > 0:
         return _fail("--rouge-threshold must be in (0, 1] and --length-stds > 0")
     from foveate_dspy.optimize_cli import check_arguments
@@ -322,6 +334,7 @@ def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, f
         output_mode=args.output_mode,
         parse_retries=args.parse_retries,
         context_tokens=served.context_tokens,
+        output_language=args.output_language,
     )
     problem = _fit_to_context(args, served, articles)
     if problem:

@@ -1,10 +1,12 @@
-"""Reading articles from a corpus: JSONL, CSV/TSV, Parquet, text files, Hugging Face datasets.
+"""Reading articles from a corpus: JSONL, CSV/TSV, Parquet, text files, PDF/HTML/DOCX documents
+(`documents.py`), Hugging Face datasets.
 
 Every reader yields `Document`s (one record of the source); `load_corpus` splits long ones into
 sentence-aligned chunks (`chunking.py`) and returns the `Article`s the program runs on. Each
 article keeps its provenance in `Article.source` (file and line or row, source document id, chunk
-index and character offsets into the source text), and that provenance travels into every output
-record, so an instruction can always be traced back to the exact passage it was written from.
+index, character offsets into the source text and the chunk's detected language), and that
+provenance travels into every output record, so an instruction can always be traced back to the
+exact passage it was written from.
 
 Errors name the file and line (or row), because a corpus of thousands of lines with one bad
 record is the normal case, and "JSONDecodeError: Expecting value" alone sends the user hunting.
@@ -20,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
+from foveate_dspy.documents import DOCUMENT_SUFFIXES, UnreadableDocument, read_document
 from foveate_dspy.jsonl import read_objects
+from foveate_dspy.language import detect_language
 
 TEXT_FIELDS = ("content", "context", "text")
 ID_FIELD = "id"
@@ -177,19 +181,37 @@ def _read_text_file(path: Path, label: str) -> str:
         raise CorpusError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}); is this a binary file?") from exc
 
 
+def iter_document_file(path: Path, doc_id: str, skip_unreadable: bool = False) -> Iterator[Document]:
+    """The pieces of a PDF, HTML or DOCX file as documents `<doc_id>#<page or section>`. An
+    unreadable file (encrypted, scanned, not what its suffix says) is an error, or with
+    `skip_unreadable` (a folder) a warning naming it, and the folder's other files are read."""
+    try:
+        for piece in read_document(path):
+            yield Document(f"{doc_id}#{piece.label}", piece.text, piece.title, piece.where, {"file": str(path), **piece.source})
+    except UnreadableDocument as exc:
+        if not skip_unreadable:
+            raise CorpusError(str(exc)) from exc
+        print(f"warning: {exc}; skipped", file=sys.stderr)
+
+
 def iter_text_files(root: Path) -> Iterator[Document]:
-    """Every .txt and .md file under `root` (hidden files and folders skipped), in path order;
-    a document's id is its path relative to `root`, so ids stay stable when the folder moves."""
+    """Every .txt, .md, .pdf, .html/.htm and .docx file under `root` (hidden files and folders
+    skipped), in path order; a document's id is its path relative to `root`, so ids stay stable
+    when the folder moves."""
+    suffixes = TEXT_SUFFIXES + DOCUMENT_SUFFIXES
     files = sorted(
         p
         for p in root.rglob("*")
-        if p.suffix.lower() in TEXT_SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if p.suffix.lower() in suffixes and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
     if not files:
-        raise CorpusError(f"{root}: no {' or '.join(TEXT_SUFFIXES)} files in the directory")
+        raise CorpusError(f"{root}: no {', '.join(suffixes)} files in the directory")
     for path in files:
         doc_id = path.relative_to(root).as_posix()
-        yield Document(doc_id, _read_text_file(path, "text"), None, str(path), {"file": str(path)})
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            yield from iter_document_file(path, doc_id, skip_unreadable=True)
+        else:
+            yield Document(doc_id, _read_text_file(path, "text"), None, str(path), {"file": str(path)})
 
 
 def _is_saved_dataset(path: Path) -> bool:
@@ -261,6 +283,8 @@ def iter_documents(
         return iter_csv(path, text_field, id_field)
     if suffix in (".parquet", ".pq"):
         return iter_parquet(path, text_field, id_field)
+    if suffix in DOCUMENT_SUFFIXES:
+        return iter_document_file(path, path.name)
     if suffix in TEXT_SUFFIXES:
         return iter([Document(path.name, _read_text_file(path, "text"), None, str(path), {"file": str(path)})])
     return iter_jsonl(path, text_field, id_field)
@@ -280,6 +304,7 @@ def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS)
             "chunks": len(chunks),
             "char_start": chunk.start,
             "char_end": chunk.end,
+            "language": detect_language(chunk.text),
         }
         articles.append(Article(article_id, chunk.text, document.title, source))
     return articles

@@ -4,7 +4,7 @@
 run (read from its store, safely even while the run is still writing) into:
 
     jsonl        the instructions.jsonl records (id, article_id, level, feature, instruction,
-                 output, attempts, teacher, method, source, history)
+                 output, attempts, teacher, method, language, source, history)
     alpaca       a JSON array of {"instruction", "input", "output"}
     sharegpt     a JSON array of {"id", "conversations": [{"from": "human"|"gpt", "value"}]}
     openai-chat  JSON Lines of {"messages": [{"role": "user"|"assistant", "content"}]}, the
@@ -143,6 +143,7 @@ def to_hf_row(record: dict[str, Any], context: str | None = None) -> dict[str, A
         "resynthesized": record.get("resynthesized"),
         "teacher": record.get("teacher"),
         "method": record.get("method"),
+        "language": record.get("language"),
         "source": json.dumps(record.get("source", {}), ensure_ascii=False),
         "history": json.dumps(record.get("history", []), ensure_ascii=False),
     }

@@ -11,6 +11,7 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from foveate_dspy.micro import dedupe
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
@@ -35,7 +36,9 @@ class MacroFoveate(FoveationLevel):
         if not sentences:
             raise LevelFailed("key-sentence extraction returned no sentences")
         try:
-            made = await call_predictor(self.synthesize, "macro.synthesize", article=article, key_sentences=sentences)
+            made = await call_predictor(
+                self.synthesize, "macro.synthesize", article=article, key_sentences=sentences, language=output_language()
+            )
         except CallFailed as failure:
             return failed_batch(sentences, failure.reason)
         return match_by_echo(sentences, made.questions, lambda entry: entry.key_sentence, "key sentence")

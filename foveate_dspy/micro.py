@@ -16,6 +16,7 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.embedding import get_embedder
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
@@ -72,7 +73,9 @@ class MicroFoveate(FoveationLevel):
             raise LevelFailed("keyword extraction returned no keywords")
         answers = await closest_to_article(article, candidates, n, self.embedder)
         try:
-            made = await call_predictor(self.synthesize, "micro.synthesize", article=article, answers=answers)
+            made = await call_predictor(
+                self.synthesize, "micro.synthesize", article=article, answers=answers, language=output_language()
+            )
         except CallFailed as failure:
             return failed_batch(answers, failure.reason)
         return match_by_echo(answers, made.questions, lambda entry: entry.answer, "answer")

@@ -376,7 +376,7 @@ class ArticleWorker:
         LEDGER.set(log)
         scope = ArticleScope()
         ARTICLE.set(scope)
-        result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed)
+        result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
         if scope.stopped:
             return pickle.dumps(Outcome(stopped=self.limits.stopped or "stopped at a limit"))
         return pickle.dumps(Outcome(result.items, result.level_failures, result.error, log.calls))

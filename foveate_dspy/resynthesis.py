@@ -18,6 +18,7 @@ import dspy
 
 from foveate_dspy.answering import AnswerInstruction
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.sampling import CREATIVE
@@ -84,6 +85,7 @@ class Resynthesis(dspy.Module):
                     lm=CREATIVE_LM.get(),
                     article=article,
                     feedback=feedback,
+                    language=output_language(),
                     **level.regenerate_inputs(item.feature),
                 )
                 instruction = (got.question or "").strip()

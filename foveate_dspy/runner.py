@@ -58,6 +58,7 @@ from foveate_dspy.calls import (
 )
 from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
+from foveate_dspy.language import AUTO, OUTPUT_LANGUAGE, detect_language, resolve
 from foveate_dspy.levels import LEVELS
 from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
 from foveate_dspy.ratelimit import Backoff, RequestGate
@@ -102,6 +103,7 @@ class RunSettings:
     output_form: str | None = None  # schema mode's request form (adapters.SCHEMA_FORMS), once settled
     parse_retries: int = 2  # times a reply that did not parse is asked for again
     context_tokens: int | None = None  # the teacher's context window, where known
+    output_language: str = AUTO  # ISO 639 code the teacher writes in; auto: each article's own
 
     def public(self) -> dict[str, Any]:
         """The settings as written to summary.json: no secrets, credentials stripped from URLs."""
@@ -260,9 +262,11 @@ def retry_reason(result: ArticleResult) -> str | None:
 # --- running ----------------------------------------------------------------------------------
 
 
-async def _run_article(program: dspy.Module, article: Article, n: int, seed: int) -> ArticleResult:
+async def _run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
     ledger = ArticleLedger.under(LEDGER.get())
     LEDGER.set(ledger)  # only in this article's task: asyncio tasks run in a copy of the context
+    detected = article.source.get("language") or (detect_language(article.text) if output_language == AUTO else None)
+    OUTPUT_LANGUAGE.set(resolve(output_language, detected))
     result = ArticleResult(article, n, usage=ledger)
     try:
         prediction = await program.acall(article=article.text, n=n, article_id=article.id, seed=seed)
@@ -293,7 +297,7 @@ async def run_articles(
                 return  # stopped at a limit: start no new article
             scope = ArticleScope()
             ARTICLE.set(scope)
-            result = await _run_article(program, article, n, settings.seed)
+            result = await _run_article(program, article, n, settings.seed, settings.output_language)
         if scope.stopped:
             return  # a call was refused at the limit: the article is incomplete, leave it for the resume
         on_result(result)

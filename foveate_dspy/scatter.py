@@ -12,6 +12,7 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
+from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from foveate_dspy.micro import dedupe
 from signatures.micro import ExtractKeywords
@@ -62,7 +63,9 @@ class ScatterFoveate(FoveationLevel):
             pass  # ranking only enriches the pool; groups can still be built from the keywords
         groups = build_groups(keywords, core, major, sizes, rng)
         try:
-            made = await call_predictor(self.synthesize, "scatter.synthesize", article=article, keyword_groups=groups)
+            made = await call_predictor(
+                self.synthesize, "scatter.synthesize", article=article, keyword_groups=groups, language=output_language()
+            )
         except CallFailed as failure:
             return failed_batch(groups, failure.reason)
         return match_by_echo(groups, made.questions, lambda entry: entry.keywords, "keyword group")

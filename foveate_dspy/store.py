@@ -437,7 +437,7 @@ class RunStore:
     ) -> None:
         clean = self._clean
         for seq, item in enumerate(items):
-            record = {**item.to_record(teacher, method), "source": article.source}
+            record = {**item.to_record(teacher, method), "language": article.source.get("language"), "source": article.source}
             final = item.accepted
             db.execute(
                 "INSERT INTO items (id, article_id, seq, level, accepted, resynthesized, attempts, reason, record)"
@@ -463,7 +463,7 @@ class RunStore:
                 ],
             )
         for offset, failure in enumerate(level_failures):
-            record = {**failure.to_record(teacher, method), "source": article.source}
+            record = {**failure.to_record(teacher, method), "language": article.source.get("language"), "source": article.source}
             db.execute(
                 "INSERT INTO level_failures (article_id, level, seq, reason, record) VALUES (?, ?, ?, ?, ?)",
                 (article.id, failure.level, len(items) + offset, clean(failure.reason), clean(_dumps(record))),
@@ -505,7 +505,11 @@ class RunStore:
         with self._transaction("the whole-run filter's verdicts") as db:
             for item in items:
                 stored = json.loads(db.execute("SELECT record FROM items WHERE id = ?", (item.id,)).fetchone()[0])
-                record = {**item.to_record(stored["teacher"], stored["method"]), "source": stored.get("source", {})}
+                record = {
+                    **item.to_record(stored["teacher"], stored["method"]),
+                    "language": stored.get("language"),
+                    "source": stored.get("source", {}),
+                }
                 final = item.attempts[-1]
                 db.execute(
                     "UPDATE items SET accepted = ?, reason = ?, record = ? WHERE id = ?",

@@ -14,6 +14,7 @@ class AnswerFromArticle(dspy.Signature):
 
     article: str = dspy.InputField()
     instruction: str = dspy.InputField()
+    language: str = dspy.InputField(desc="write the answer in this language")
     answerable: bool = dspy.OutputField(desc="False when the article does not support an answer")
     answer: str = dspy.OutputField()
 
@@ -28,4 +29,5 @@ class RereadAnswer(dspy.Signature):
     article: str = dspy.InputField()
     instruction: str = dspy.InputField()
     draft_answer: str = dspy.InputField()
+    language: str = dspy.InputField(desc="write the answer in this language")
     answer: str = dspy.OutputField(desc="the improved answer")

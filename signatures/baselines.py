@@ -16,6 +16,7 @@ class KnowledgeGuidedQuestions(dspy.Signature):
 
     knowledge: str = dspy.InputField(desc="the unsupervised text the questions are drawn from")
     count: int = dspy.InputField(desc="how many questions to write")
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[str] = dspy.OutputField()
 
 
@@ -34,4 +35,5 @@ class ExtractQAPairs(dspy.Signature):
 
     document: str = dspy.InputField()
     count: int = dspy.InputField(desc="how many pairs to extract")
+    language: str = dspy.InputField(desc="write the questions and answers in this language")
     qa_pairs: list[QAPair] = dspy.OutputField()

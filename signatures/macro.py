@@ -33,6 +33,7 @@ class TranscriptionSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     key_sentences: list[str] = dspy.InputField()
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[QuestionForSentence] = dspy.OutputField(
         desc="one entry per sentence: the sentence copied, and its question or instruction"
     )
@@ -47,4 +48,5 @@ class RegenerateFromKeySentence(dspy.Signature):
     article: str = dspy.InputField()
     key_sentence: str = dspy.InputField()
     feedback: str = dspy.InputField(desc="why the previous attempt was rejected")
+    language: str = dspy.InputField(desc="write the question in this language")
     question: str = dspy.OutputField(desc="a question or an imperative instruction")

@@ -33,6 +33,7 @@ class ReverseSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     answers: list[str] = dspy.InputField(desc="answers taken from the article")
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[QuestionForAnswer] = dspy.OutputField(desc="one entry per answer: the answer copied, and its question")
 
 
@@ -46,4 +47,5 @@ class RegenerateFromAnswer(dspy.Signature):
     article: str = dspy.InputField()
     target_answer: str = dspy.InputField()
     feedback: str = dspy.InputField(desc="why the previous attempt was rejected")
+    language: str = dspy.InputField(desc="write the question in this language")
     question: str = dspy.OutputField()

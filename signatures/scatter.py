@@ -37,6 +37,7 @@ class DirectSynthesis(dspy.Signature):
 
     article: str = dspy.InputField()
     keyword_groups: list[list[str]] = dspy.InputField()
+    language: str = dspy.InputField(desc="write the questions in this language")
     questions: list[QuestionForGroup] = dspy.OutputField(desc="one entry per group: its keywords copied, and its question")
 
 
@@ -50,4 +51,5 @@ class RegenerateFromKeywordGroup(dspy.Signature):
     article: str = dspy.InputField()
     keyword_group: list[str] = dspy.InputField()
     feedback: str = dspy.InputField(desc="why the previous attempt was rejected")
+    language: str = dspy.InputField(desc="write the question in this language")
     question: str = dspy.OutputField()

@@ -20,7 +20,10 @@ def test_jsonl_with_an_id_field(tmp_path: Path) -> None:
     path.write_text('{"doc": "d1", "text": "One."}\n\n{"doc": 7, "text": "Two."}\n', encoding="utf-8")
     articles = load_corpus(path, id_field="doc")
     assert [(a.id, a.text) for a in articles] == [("d1", "One."), ("7", "Two.")]
-    assert articles[1].source == {"file": str(path), "line": 3, "source_id": "7", "chunk": 0, "chunks": 1, "char_start": 0, "char_end": 4}
+    assert articles[1].source == {
+        "file": str(path), "line": 3, "source_id": "7", "chunk": 0, "chunks": 1, "char_start": 0, "char_end": 4,
+        "language": "und",  # "Two." is too short to tell a language from
+    }
     with pytest.raises(CorpusError, match=r"c\.jsonl:1: no id field 'uid'"):
         load_corpus(path, id_field="uid")
 
@@ -35,14 +38,14 @@ def test_a_folder_of_text_files_uses_relative_paths_as_ids(tmp_path: Path) -> No
     (tmp_path / "docs" / ".hidden" / "x.txt").write_text("secret notes", encoding="utf-8")
     articles = load_corpus(tmp_path / "docs")
     assert [(a.id, a.text) for a in articles] == [("b.md", "# Title\n\nMarkdown body."), ("sub/a.txt", "Plain text.")]
-    with pytest.raises(CorpusError, match="no .txt or .md files"):
+    with pytest.raises(CorpusError, match=r"no \.txt, \.md, \.pdf, \.html, \.htm, \.docx files"):
         load_corpus(_empty_dir(tmp_path))
 
 
 def _empty_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "empty"
     folder.mkdir()
-    (folder / "notes.pdf").write_bytes(b"%PDF")
+    (folder / "notes.rtf").write_bytes(b"{\\rtf1 not a format we read}")
     return folder
 
 
@@ -160,7 +163,8 @@ def test_a_one_megabyte_single_line_document_is_chunked(tmp_path: Path) -> None:
     assert summary["articles_done"] == 2 and summary["records"] > 0
     record = read_jsonl(tmp_path / "run" / "instructions.jsonl")[0]
     assert record["article_id"] == "big#chunk0"
-    assert record["source"] == {"file": str(path), "line": 1, "source_id": "big", "chunk": 0, "chunks": 375, "char_start": 0, "char_end": len(big[0].text)}
+    provenance = {key: value for key, value in record["source"].items() if key != "language"}  # "Lorem17 ..." has none
+    assert provenance == {"file": str(path), "line": 1, "source_id": "big", "chunk": 0, "chunks": 375, "char_start": 0, "char_end": len(big[0].text)}
 
 
 def test_the_compile_flags_reach_the_readers(tmp_path: Path, capsys) -> None:

@@ -15,6 +15,7 @@ import dspy
 from foveate_dspy.answering import AnswerInstruction, answer_proposal
 from foveate_dspy.article_program import ArticleProgram
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.level import align
 from foveate_dspy.records import Item, LevelFailure
 from signatures.baselines import KnowledgeGuidedQuestions
@@ -36,7 +37,9 @@ class SelfQA(ArticleProgram):
     ) -> dspy.Prediction:
         count = n * self.multiplier
         try:
-            got = await call_predictor(self.generate, f"{NAME}.generate", knowledge=article, count=count)
+            got = await call_predictor(
+                self.generate, f"{NAME}.generate", knowledge=article, count=count, language=output_language()
+            )
         except CallFailed as failure:
             return _failed(article_id, f"question generation: {failure.reason}")
         questions = [q for q in (got.questions or []) if isinstance(q, str)][:count]

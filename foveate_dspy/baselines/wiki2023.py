@@ -7,11 +7,11 @@ by the same validity rule as every other method's.
 
 from __future__ import annotations
 
-
 import dspy
 
 from foveate_dspy.article_program import ArticleProgram
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.language import output_language
 from foveate_dspy.records import Attempt, Item, LevelFailure
 from foveate_dspy.sampling import current_temperature
 from foveate_dspy.validity import rejection_reason
@@ -33,7 +33,9 @@ class Wiki2023(ArticleProgram):
     ) -> dspy.Prediction:
         count = n * self.multiplier
         try:
-            got = await call_predictor(self.extract, f"{NAME}.extract", document=article, count=count)
+            got = await call_predictor(
+                self.extract, f"{NAME}.extract", document=article, count=count, language=output_language()
+            )
         except CallFailed as failure:
             return _failed(article_id, f"QA extraction: {failure.reason}")
         pairs = list(got.qa_pairs or [])[:count]

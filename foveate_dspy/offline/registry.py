@@ -75,12 +75,17 @@ REASONING_FIELD = "reasoning"
 """The output dspy.ChainOfThought adds; handlers answer without it and the engine fills it."""
 
 
+LANGUAGE_FIELD = "language"
+"""The input telling the teacher which language to write in; handlers write English templates
+(around words copied from the article) whatever it says, so it is optional for every handler."""
+
+
 def find_handler(inputs: frozenset[str], outputs: frozenset[str]) -> Handler:
     """The handler for these field names; a `reasoning` output (ChainOfThought) is allowed on
-    top of any registered signature's outputs."""
+    top of any registered signature's outputs, and a `language` input on top of its inputs."""
     key = (frozenset(inputs), frozenset(outputs))
     plain = (key[0], key[1] - {REASONING_FIELD})
-    for candidate in (key, plain):
+    for candidate in (key, plain, (key[0] - {LANGUAGE_FIELD}, key[1]), (plain[0] - {LANGUAGE_FIELD}, plain[1])):
         if candidate in _HANDLERS:
             return _HANDLERS[candidate]
     known = "; ".join(

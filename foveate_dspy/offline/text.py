@@ -49,7 +49,8 @@ NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "fig", "pp"})
 """Abbreviations only before a number ("No. 5"); elsewhere "no." ends a sentence."""
 
 _WORD = re.compile(r"\w+(?:['’\-.,]\w+)*")
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[\"'”’)\]」』）]*")
+_CJK_STOPS = "。！？"  # Chinese and Japanese full stops: a sentence ends there, no space or capital follows
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -75,9 +76,9 @@ class Sentence:
 
 
 def split_sentences(text: str) -> list[Sentence]:
-    """Split `text` into sentences at . ! ? followed by a capital, digit or quote, and at line
-    breaks; abbreviations ("St.", "Dr."), initials ("J. S. Bach") and decimals ("42.195") do not
-    split."""
+    """Split `text` into sentences at . ! ? followed by a capital, digit or quote, at the CJK
+    full stops 。！？ (with any closing quote), and at line breaks; abbreviations ("St.", "Dr."),
+    initials ("J. S. Bach") and decimals ("42.195") do not split."""
     sentences: list[Sentence] = []
     for para_start, para_end in _paragraph_spans(text):
         cursor = para_start
@@ -108,6 +109,8 @@ _MAX_QUOTED_CHARS = 2000
 def _ends_sentence(text: str, match: re.Match, limit: int, start: int) -> bool:
     if match.end() - start <= _MAX_QUOTED_CHARS and _inside_quotation(text[start : match.end()]):
         return False  # '"I ought to be jealous of the tower. She is ..."' is one sentence
+    if match.group()[0] in _CJK_STOPS:
+        return True
     next_char = _NON_SPACE.search(text, match.end(), limit)
     if next_char is None:
         return True
@@ -201,7 +204,7 @@ def tidy_sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    if not re.search(r"[.!?][\"'”’)\]]*$", text):
+    if not re.search(r"[.!?。！？][\"'”’)\]]*$", text):
         text += "."
     return text
 
