@@ -142,7 +142,7 @@ def _responder(calls: list[tuple[tuple[str, ...], dict]]):
         if outputs == ("keywords",):
             return {"keywords": ["Rhein"]}
         if outputs == ("questions",):
-            return {"questions": ["Welcher Fluss entspringt in den Alpen?"]}
+            return {"questions": [{"answer": "Rhein", "question": "Welcher Fluss entspringt in den Alpen?"}]}
         if outputs == ("answerable", "answer"):
             return {"answerable": True, "answer": "Der Rhein."}
         if outputs == ("answer",):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from scripted_lm import scripted_lm
+from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.compile import main
 from foveate_dspy.corpus import Article
@@ -68,7 +68,7 @@ def respond(outputs, inputs, call):
     if outputs == ("keywords",):
         return {"keywords": ["Alice Moreau", "Toulouse"][: inputs["count"]]}
     if outputs == ("questions",):
-        return {"questions": [f"Why does the story of Acme mention {a}?" for a in inputs["answers"]]}
+        return batch_questions(inputs, lambda a: f"Why does the story of Acme mention {a}?")
     if outputs == ("answerable", "answer"):
         return {"answerable": True, "answer": "Alice Moreau founded Acme Rockets in Toulouse."}
     if outputs == ("answer",):
