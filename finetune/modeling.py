@@ -174,9 +174,7 @@ def load_causal_lm(source: str, *, quant: bool, double_quant: bool = True) -> Pr
     if extra:
         # The GGUF weights are float tensors now; transformers still tags the model as
         # "quantised with gguf", which would refuse LoRA training and save_pretrained. Drop the tag.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
+        model.hf_quantizer.remove_quantization_config(model)
     return model
 
 
