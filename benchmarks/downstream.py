@@ -140,6 +140,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-4, help="LoRA learning rate (default: the paper's 1e-4)")
     parser.add_argument("--per-article", type=int, default=2,
                         help="second data-scale point (self-foveate), records per article (default: 2)")
+    parser.add_argument("--batch-size", type=int, default=4,
+                        help="sequences per optimiser step (default: 4, no accumulation: more steps per CPU second)")
     parser.add_argument("--max-records", type=int, help="cut every method's data to at most this many records")
     parser.add_argument("--questions", type=int, help="evaluate only the first Q crowd questions (default: all)")
     parser.add_argument("--rag-k", type=int, default=2, help="BM25 paragraphs per RAG prompt (default: 2)")
@@ -216,7 +218,8 @@ def main() -> int:
     common = ["--base-model", str(student), "--questions", str(test), "--out", str(compare_dir), "--no-quant",
               "--judge", "offline", "--epochs", str(args.epochs), "--lr", str(args.lr),
               "--max-new-tokens", str(args.max_new_tokens), "--sample-seed", str(args.seed), "--no-progress",
-              "--save-steps", "100000", "--no-gradient-checkpointing", "--gen-batch-size", "32"]
+              "--save-steps", "100000", "--no-gradient-checkpointing", "--gen-batch-size", "32",
+              "--batch-size", str(args.batch_size), "--grad-accum", "1", "--logging-steps", "1"]
     if args.questions:
         common += ["--limit", str(args.questions)]
     timings["compare: references + methods"] = _run(
@@ -242,6 +245,7 @@ def main() -> int:
         "rag_k": args.rag_k,
         "max_new_tokens": args.max_new_tokens,
         "learning_rate": args.lr,
+        "batch_size": args.batch_size,
         "equal_records": equal_records,
         "per_article_point": args.per_article,
         "rag": compare["rag"],
