@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _cli(*args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "finetune", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "finetune", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
