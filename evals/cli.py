@@ -34,6 +34,7 @@ examples:
   python -m evals quality run/instructions.jsonl --judge offline
   python -m evals report run/instructions.jsonl baseline.jsonl --corpus corpus.jsonl --out eval-report
   python -m evals check eval-report/report.json --baseline baseline-report.json --tolerance 0.01
+  python -m evals contamination run/instructions.jsonl --against squad:../shared/data/squad11_dev_2067.jsonl --json c.json
 
 exit status: 0 fine, 1 regression found (check), 2 bad input or usage."""
 
@@ -180,6 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-difficulty", action="store_true", help="skip the head-to-head")
     report.add_argument("--no-quality", action="store_true", help="skip answer quality")
     report.add_argument("--no-progress", action="store_true")
+
+    contamination = commands.add_parser(
+        "contamination", help="flag generated items that nearly copy a test question (n-gram and cosine)",
+        epilog=INPUT_HELP, formatter_class=formatter,
+    )
+    contamination.add_argument("inputs", nargs="+", metavar="GENERATED", help="the generated set(s) to check")
+    contamination.add_argument("--against", required=True, metavar="TEST",
+                               help="the test questions, any input form (e.g. squad:PATH)")
+    contamination.add_argument("--ngram", type=int, default=8,
+                               help="shared words that flag a copy; shorter questions need "
+                                    "min(N, max(4, ceil(0.6 x their words))) (default: %(default)s)")
+    contamination.add_argument("--cosine", type=float, default=0.9,
+                               help="embedding cosine that flags a paraphrase, in (0, 1] (default: %(default)s)")
+    contamination.add_argument("--embedder", default="minilm",
+                               help="'minilm' (offline), a sentence-transformers name or path, or 'none' to "
+                                    "flag by n-gram only (default: %(default)s)")
+    contamination.add_argument("--worst", type=int, default=5, help="list the K closest items (default: %(default)s)")
+    contamination.add_argument("--json", type=Path,
+                               help="write shares and every item's verdict (an 'items' list in input order)")
+    contamination.add_argument("--no-progress", action="store_true")
 
     check = commands.add_parser("check", help="fail (exit 1) when a metric regressed against a baseline")
     check.add_argument("report", type=Path, help="report.json to check")
@@ -436,7 +457,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_REGRESSION if bad else EXIT_OK
 
 
-COMMANDS = {"diversity": cmd_diversity, "difficulty": cmd_difficulty, "quality": cmd_quality,
+def cmd_contamination(args: argparse.Namespace) -> int:
+    from evals.contamination import check_contamination, check_thresholds, markdown, shares
+    from evals.records import InputError, load_input
+
+    try:
+        check_thresholds(args.ngram, args.cosine)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    sets = _load(args.inputs)
+    test = load_input(args.against)
+    questions = [r.instruction for r in test.records]
+    if not any(q.strip() for q in questions):
+        raise InputError(f"{test.source}: no test questions to check against")
+    embedder = None
+    if args.embedder != "none":
+        from evals.embedding import load_embedder
+
+        embedder = load_embedder(args.embedder, progress=not args.no_progress)
+    results = check_contamination([(s.name, s.records) for s in sets], questions, ngram=args.ngram,
+                                  cosine=args.cosine, embedder=embedder)
+    print(markdown(results, ngram=args.ngram, cosine=args.cosine, with_cosine=embedder is not None, k=args.worst),
+          end="")
+    if args.json:
+        _write_json(args.json, {
+            "against": test.source, "n_test_questions": len(questions), "ngram": args.ngram,
+            "cosine": args.cosine if embedder is not None else None, "embedder": args.embedder,
+            "shares": shares(results), "items": [item.to_dict() for item in results],
+        })
+    return EXIT_OK
+
+
+COMMANDS = {"contamination": cmd_contamination, "diversity": cmd_diversity, "difficulty": cmd_difficulty, "quality": cmd_quality,
             "report": cmd_report, "check": cmd_check}
 
 

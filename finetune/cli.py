@@ -34,6 +34,51 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _add_gguf_flag(parser: argparse.ArgumentParser, model_flag: str) -> None:
+    parser.add_argument(
+        "--gguf-file",
+        metavar="NAME",
+        help=f"load the GGUF file NAME inside the {model_flag} directory (transformers dequantises it; "
+        f"a .gguf path as {model_flag} works too)",
+    )
+
+
+def _add_decontamination_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("decontamination")
+    group.add_argument(
+        "--decontaminate",
+        metavar="TEST",
+        help="drop training records that nearly copy a question of TEST (an evals input: squad:PATH, a JSONL, ...)",
+    )
+    group.add_argument(
+        "--contamination-ngram", type=int, default=8, metavar="N",
+        help="shared words that flag a copy, fewer for short questions (default: 8; see python -m evals contamination)",
+    )  # fmt: skip
+    group.add_argument(
+        "--contamination-cosine", type=float, default=0.9, metavar="X",
+        help="MiniLM cosine that flags a paraphrase (default: 0.9)",
+    )  # fmt: skip
+
+
+def _decontamination(args: argparse.Namespace):  # -> Decontamination | None
+    from finetune.decontaminate import Decontamination
+
+    if not args.decontaminate:
+        return None
+    spec = Decontamination(args.decontaminate, ngram=args.contamination_ngram, cosine=args.contamination_cosine)
+    spec.validate()
+    return spec
+
+
+def _model_source(name: str, gguf_file: str | None, role: str) -> str:
+    """`--base-model`/`--model` with `--gguf-file` folded in, as the one path the run records."""
+    if gguf_file is None:
+        return name
+    from finetune.modeling import resolve_model_source
+
+    return resolve_model_source(name, role=role, gguf_file=gguf_file)
+
+
 def _add_common_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="JSON or YAML file of training settings (flags override it)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -87,21 +132,26 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="QLoRA/LoRA fine-tune a base model on an instructions.jsonl", epilog=EPILOG
     )
     train.add_argument("--data", type=Path, required=True, help="instructions.jsonl (instruction, output per line)")
-    train.add_argument("--base-model", required=True, help="local model directory (or a hub name when online)")
+    train.add_argument(
+        "--base-model", required=True, help="local model directory, GGUF file (or a hub name when online)"
+    )
+    _add_gguf_flag(train, "--base-model")
     train.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, adapter, summary)")
     train.add_argument(
         "--resume", action="store_true", help="continue an unfinished run in --out from its last checkpoint"
     )
     train.add_argument("--overwrite", action="store_true", help="delete the run already in --out and start over")
     _add_common_run_flags(train)
+    _add_decontamination_flags(train)
     add_train_flags(train)
 
     evaluate = commands.add_parser(
         "evaluate", help="answer test questions; score recall and judged accuracy", epilog=EPILOG
     )
     evaluate.add_argument(
-        "--model", required=True, help="a `finetune train` run directory, a PEFT adapter or a full model"
+        "--model", required=True, help="a `finetune train` run directory, a PEFT adapter, a full model or a GGUF file"
     )
+    _add_gguf_flag(evaluate, "--model")
     evaluate.add_argument("--out", type=Path, required=True, help="evaluation directory (items.jsonl, summary.json)")
     evaluate.add_argument("--overwrite", action="store_true", help="discard an earlier evaluation in --out")
     evaluate.add_argument(
@@ -122,15 +172,32 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "runs", nargs="*", metavar="NAME=PATH", help="instruction files to compare, e.g. self-foveate=sf.jsonl"
     )
-    compare.add_argument("--base-model", required=True, help="local model directory (or a hub name when online)")
+    compare.add_argument(
+        "--base-model", required=True, help="local model directory, GGUF file (or a hub name when online)"
+    )
+    _add_gguf_flag(compare, "--base-model")
     compare.add_argument("--out", type=Path, required=True, help="comparison directory (one subdirectory per run)")
     compare.add_argument(
         "--sizes", type=_sizes, default=[], help="also run each file cut to k instructions per article, e.g. 1,2,4,8"
     )
-    compare.add_argument(
-        "--include-base", action="store_true", help="also evaluate the untuned base model (the 'None' row)"
+    references = compare.add_argument_group("reference rows (the untuned base model)")
+    references.add_argument(
+        "--no-base", dest="include_base", action="store_false", help="leave out the closed-book base row ('None')"
+    )
+    references.add_argument("--include-base", action="store_true", help=argparse.SUPPRESS)  # the default now
+    compare.set_defaults(include_base=True)
+    references.add_argument(
+        "--open-book", action="store_true", help="add the base model given the gold paragraph (reading ceiling)"
+    )
+    references.add_argument("--rag", action="store_true", help="add the base model given the top-k BM25 paragraphs")
+    references.add_argument(
+        "--rag-corpus", type=Path, help="paragraphs to retrieve from (default: the --questions file's paragraphs)"
+    )
+    references.add_argument(
+        "--rag-k", type=_positive_int, default=3, help="paragraphs retrieved per question (default: 3)"
     )
     _add_common_run_flags(compare)
+    _add_decontamination_flags(compare)
     add_train_flags(compare)
     _add_eval_flags(compare)
 
@@ -189,12 +256,13 @@ def run_train(args: argparse.Namespace) -> int:
     config = resolve_config(args.config, vars(args))
     summary = train(
         args.data,
-        args.base_model,
+        _model_source(args.base_model, args.gguf_file, "base model"),
         args.out,
         config,
         resume=args.resume,
         overwrite=args.overwrite,
         show_progress=not args.no_progress,
+        decontaminate=_decontamination(args),
     )
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0
@@ -204,7 +272,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from finetune.evaluate import evaluate
 
     summary = evaluate(
-        args.model,
+        _model_source(args.model, args.gguf_file, "model"),
         args.questions,
         args.out,
         _judge(args),
@@ -228,8 +296,10 @@ def run_compare(args: argparse.Namespace) -> int:
     from finetune.compare import compare, parse_named_files
 
     config = resolve_config(args.config, vars(args))
+    if args.rag_corpus is not None and not args.rag:
+        raise FinetuneError("--rag-corpus needs --rag")
     compare(
-        args.base_model,
+        _model_source(args.base_model, args.gguf_file, "base model"),
         args.questions,
         args.out,
         parse_named_files(args.runs),
@@ -237,6 +307,11 @@ def run_compare(args: argparse.Namespace) -> int:
         config,
         sizes=args.sizes,
         include_base=args.include_base,
+        open_book=args.open_book,
+        rag=args.rag,
+        rag_corpus=args.rag_corpus,
+        rag_k=args.rag_k,
+        decontaminate=_decontamination(args),
         sampling=_sampling(args),
         rounds=args.rounds,
         batch_size=args.gen_batch_size,

@@ -2,12 +2,17 @@
 
 Each named instruction file is trained and evaluated into OUT/NAME/{train,eval}. With `sizes`,
 each file is also cut to k instructions per article (the data-scale curve of Figure 3) and run
-as NAME@k. The untuned base model can ride along as the "None" row. Every step resumes, so an
-interrupted comparison is rerun with the same command, and a finished one only redraws its report.
+as NAME@k. Reference rows put the tuned models in context: the untuned base model closed-book
+(the "None" row, on by default), open-book (the gold paragraph in the prompt: the
+reading-comprehension ceiling) and RAG (the top-k BM25 paragraphs of a corpus in the prompt).
+With `decontaminate`, each file first loses the records that nearly copy a test question
+(OUT/NAME/instructions.jsonl holds the rest). Every step resumes, so an interrupted comparison is
+rerun with the same command, and a finished one only redraws its report.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import sys
@@ -18,14 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from finetune.config import TrainConfig
+from finetune.decontaminate import Decontamination, decontaminate_file
 from finetune.errors import FinetuneError
 from finetune.evaluate import evaluate
 from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.judging import Judge
-from finetune.records import iter_jsonl, load_instructions, write_jsonl
+from finetune.records import iter_jsonl, load_instructions, load_questions, write_jsonl
+from finetune.retrieval import DEFAULT_RAG_K, BM25Retriever, load_passages, missing_paragraphs
 from finetune.train import train
 
-BASE_RUN = "base"
+BASE_RUN, OPEN_BOOK_RUN, RAG_RUN = "base", "open-book", "rag"
+#: Rows that evaluate the untuned base model: name -> (prompt context, method label).
+REFERENCE_ROWS = {
+    BASE_RUN: ("closed", "none (base model, closed-book)"),
+    OPEN_BOOK_RUN: ("gold", "open-book (base model + gold paragraph)"),
+    RAG_RUN: ("rag", "RAG (base model + BM25 top-k paragraphs)"),
+}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -35,12 +48,14 @@ def _log(message: str) -> None:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One row of the comparison: `data` None means the base model evaluated untuned."""
+    """One row of the comparison: `data` None means the base model evaluated untuned, with
+    `context` closed (no passage), gold (the question's paragraph) or rag (retrieved ones)."""
 
     name: str
     source: str | None
     data: Path | None
     size: int | None
+    context: str = "closed"
 
 
 def parse_named_files(specs: Sequence[str]) -> list[tuple[str, Path]]:
@@ -50,9 +65,10 @@ def parse_named_files(specs: Sequence[str]) -> list[tuple[str, Path]]:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise FinetuneError(f"'{spec}': expected NAME=PATH (e.g. self-foveate=runs/sf/instructions.jsonl)")
-        if not _NAME.fullmatch(name) or name == BASE_RUN:
+        if not _NAME.fullmatch(name) or name in REFERENCE_ROWS:
             raise FinetuneError(
-                f"'{name}': run names use letters, digits, '.', '_' and '-' (and '{BASE_RUN}' is reserved)"
+                f"'{name}': run names use letters, digits, '.', '_' and '-' (and "
+                f"{', '.join(repr(n) for n in REFERENCE_ROWS)} are reserved)"
             )
         if any(name == seen for seen, _ in parsed):
             raise FinetuneError(f"run name '{name}' is given twice")
@@ -83,10 +99,18 @@ def subsample_per_article(path: Path, per_article: int, seed: int) -> list[dict[
 
 
 def plan_runs(
-    named: list[tuple[str, Path]], sizes: Sequence[int], include_base: bool, out: Path, seed: int
+    named: list[tuple[str, Path]],
+    sizes: Sequence[int],
+    include_base: bool,
+    out: Path,
+    seed: int,
+    *,
+    open_book: bool = False,
+    rag: bool = False,
 ) -> list[RunSpec]:
-    """Rows to run: base (optional), every file in full, every file at every size."""
-    runs = [RunSpec(BASE_RUN, None, None, None)] if include_base else []
+    """Rows to run: the reference rows asked for, every file in full, every file at every size."""
+    wanted = {BASE_RUN: include_base, OPEN_BOOK_RUN: open_book, RAG_RUN: rag}
+    runs = [RunSpec(name, None, None, None, REFERENCE_ROWS[name][0]) for name, on in wanted.items() if on]
     for name, path in named:
         runs.append(RunSpec(name, name, path, None))
         for k in sizes:
@@ -112,7 +136,12 @@ def compare(
     config: TrainConfig,
     *,
     sizes: Sequence[int] = (),
-    include_base: bool = False,
+    include_base: bool = True,
+    open_book: bool = False,
+    rag: bool = False,
+    rag_corpus: Path | None = None,
+    rag_k: int = DEFAULT_RAG_K,
+    decontaminate: Decontamination | None = None,
     sampling: Sampling = PAPER_SAMPLING,
     rounds: int = 1,
     batch_size: int = 16,
@@ -122,21 +151,55 @@ def compare(
     show_progress: bool = True,
     log: Callable[[str], None] = _log,
 ) -> list[dict[str, Any]]:
-    """Train and evaluate every planned run, then write compare.json, compare.md and compare.png."""
+    """Train and evaluate every planned run, then write compare.json, compare.md and compare.png.
+
+    `rag_corpus` defaults to the questions file's own paragraphs."""
     from finetune.compare_report import write_report
 
-    if not named and not include_base:
-        raise FinetuneError("nothing to compare: give NAME=PATH instruction files and/or --include-base")
+    if not named and not (include_base or open_book or rag):
+        raise FinetuneError("nothing to compare: give NAME=PATH instruction files and/or reference rows")
     if any(k < 1 for k in sizes):
         raise FinetuneError("--sizes must be positive instructions-per-article counts")
+    test_items = load_questions(Path(questions), limit=limit)
+    if open_book and not all(item.context for item in test_items):
+        missing = next(item.qid for item in test_items if not item.context)
+        raise FinetuneError(f"{questions}: question '{missing}' has no paragraph, which the open-book row needs")
+    retriever, rag_info = None, None
+    if rag:
+        corpus = Path(rag_corpus) if rag_corpus is not None else Path(questions)
+        passages = load_passages(corpus)
+        absent = missing_paragraphs([item.context for item in test_items], passages)
+        paragraphs = len({item.context for item in test_items if item.context})
+        if absent:
+            log(f"warning: the RAG corpus {corpus} lacks {absent} of the {paragraphs} test paragraphs; "
+                "their questions cannot retrieve their own paragraph")
+        retriever = BM25Retriever(passages, rag_k, source=str(corpus))
+        rag_info = {**retriever.describe(), "test_paragraphs": paragraphs, "test_paragraphs_absent": absent}
+    if decontaminate is not None:
+        decontaminate.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = plan_runs(named, sorted(set(sizes)), include_base, out, seed)
+    cleaning: dict[str, dict[str, Any]] = {}
+    if decontaminate is not None:
+        cleaned = []
+        for name, path in named:
+            kept = out / name / "instructions.jsonl"
+            report = decontaminate_file(path, decontaminate, kept)
+            (out / name / "decontamination.json").write_text(
+                json.dumps(report, indent=2) + "\n", encoding="utf-8"
+            )
+            log(f"{name}: decontamination dropped {report['n_dropped']} of {report['n_input']} records")
+            if not report["n_kept"]:
+                raise FinetuneError(f"{path}: every record nearly copies a test question; nothing left to train on")
+            cleaning[name] = {k: v for k, v in report.items() if k != "dropped"}
+            cleaned.append((name, kept))
+        named = cleaned
+    runs = plan_runs(named, sorted(set(sizes)), include_base, out, seed, open_book=open_book, rag=rag)
     rows = []
     for number, run in enumerate(runs, start=1):
         log(f"run {number}/{len(runs)}: {run.name}")
         if run.data is None:
-            model, n_records, n_articles, method = base_model, 0, 0, "none (base model)"
+            model, n_records, n_articles, method = base_model, 0, 0, REFERENCE_ROWS[run.name][1]
         else:
             train(
                 run.data,
@@ -161,11 +224,12 @@ def compare(
             rounds=rounds,
             batch_size=batch_size,
             limit=limit,
-            with_context=with_context,
+            with_context=run.context == "gold" or (with_context and run.context == "closed"),
             seed=seed,
             quant=config.quant,
             prompt_format=None if run.data is not None else config.prompt_format,
             show_progress=show_progress,
+            retriever=retriever if run.context == "rag" else None,
             log=log,
         )
         rows.append(
@@ -183,7 +247,9 @@ def compare(
                 "judge_kind": summary["judge_kind"],
                 "n_questions": summary["n_questions"],
                 "rounds": rounds,
+                "context": run.context,
+                "decontamination": cleaning.get(run.source) if run.source else None,
             }
         )
-    write_report(rows, out, base_model=base_model, questions=Path(questions))
+    write_report(rows, out, base_model=base_model, questions=Path(questions), rag=rag_info)
     return rows

@@ -17,7 +17,14 @@ def _cell(stat: dict[str, Any]) -> str:
     return f"{stat['mean']:.3f} ± {stat['std']:.3f}"
 
 
-def markdown_table(rows: list[dict[str, Any]], *, base_model: str, questions: Path) -> str:
+def _dropped(row: dict[str, Any]) -> str:
+    cleaning = row.get("decontamination")
+    return "-" if not cleaning else f"{cleaning['n_dropped']} of {cleaning['n_input']}"
+
+
+def markdown_table(
+    rows: list[dict[str, Any]], *, base_model: str, questions: Path, rag: dict[str, Any] | None = None
+) -> str:
     """Table 4's shape: one row per run, recall and judged accuracy (± std over rounds)."""
     judges = sorted({(row["judge"], row["judge_kind"]) for row in rows})
     lines = [
@@ -27,16 +34,31 @@ def markdown_table(rows: list[dict[str, Any]], *, base_model: str, questions: Pa
         f"{rows[0]['rounds']} round(s)).",
         "Judge: " + "; ".join(f"`{name}` ({kind})" for name, kind in judges) + ".",
         "Accuracy counts Correct / (Correct + Incorrect); unparseable verdicts are listed apart.",
+    ]
+    if any(row.get("decontamination") for row in rows):
+        spec = next(row["decontamination"] for row in rows if row.get("decontamination"))
+        lines.append(
+            f"Training data decontaminated against `{spec['against']}` (n-gram {spec['ngram']}, cosine "
+            f"{spec['cosine']}); 'dropped' counts the records left out."
+        )
+    if rag is not None:
+        absent = rag["test_paragraphs_absent"]
+        lines.append(
+            f"RAG row: BM25 ({rag['retriever']}) top-{rag['k']} of {rag['paragraphs']} paragraphs of "
+            f"`{rag['corpus']}`; {absent} of the {rag['test_paragraphs']} test paragraphs are absent from it"
+            + (" (their questions cannot retrieve their own paragraph)." if absent else ".")
+        )
+    lines += [
         "",
-        "| run | method | per article | records | recall | accuracy | unparseable |",
-        "|---|---|---|---|---|---|---|",
+        "| run | method | per article | records | dropped | recall | accuracy | unparseable |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         per_article = "all" if row["per_article"] is None else str(row["per_article"])
         if row["n_records"] == 0:
             per_article = "-"
         lines.append(
-            f"| {row['name']} | {row['method']} | {per_article} | {row['n_records']} | "
+            f"| {row['name']} | {row['method']} | {per_article} | {row['n_records']} | {_dropped(row)} | "
             f"{_cell(row['recall'])} | {_cell(row['accuracy'])} | {row['unparseable']} |"
         )
     return "\n".join(lines) + "\n"
@@ -98,11 +120,16 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(rows: list[dict[str, Any]], out: Path, *, base_model: str, questions: Path) -> None:
+def write_report(
+    rows: list[dict[str, Any]], out: Path, *, base_model: str, questions: Path, rag: dict[str, Any] | None = None
+) -> None:
     out = Path(out)
     (out / "compare.json").write_text(
-        json.dumps({"base_model": base_model, "questions": str(questions), "runs": rows}, indent=2) + "\n",
+        json.dumps({"base_model": base_model, "questions": str(questions), "rag": rag, "runs": rows}, indent=2)
+        + "\n",
         encoding="utf-8",
     )
-    (out / "compare.md").write_text(markdown_table(rows, base_model=base_model, questions=questions), encoding="utf-8")
+    (out / "compare.md").write_text(
+        markdown_table(rows, base_model=base_model, questions=questions, rag=rag), encoding="utf-8"
+    )
     plot(rows, out / "compare.png")

@@ -17,15 +17,16 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from finetune.errors import FinetuneError
 from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
-from finetune.prompts import CONTEXT_INSTRUCTION
+from finetune.prompts import CONTEXT_INSTRUCTION, RAG_INSTRUCTION
 from finetune.records import TestQuestion, load_questions
+from finetune.retrieval import BM25Retriever
 from finetune.scoring import best_recall
 from finetune.train import file_sha256
 
@@ -38,8 +39,12 @@ def _log(message: str) -> None:
     print(f"[finetune] {message}", file=sys.stderr, flush=True)
 
 
-def question_instruction(item: TestQuestion, with_context: bool) -> str:
-    """What the model is asked: the bare question, or the passage and the question."""
+def question_instruction(item: TestQuestion, with_context: bool, passages: Sequence[str] = ()) -> str:
+    """What the model is asked: the bare question (closed-book), the gold passage and the question
+    (open-book), or retrieved passages and the question (RAG)."""
+    if passages:
+        numbered = "\n\n".join(f"Passage {n}:\n{text}" for n, text in enumerate(passages, start=1))
+        return RAG_INSTRUCTION.format(passages=numbered, question=item.question)
     if not with_context:
         return item.question
     return CONTEXT_INSTRUCTION.format(context=item.context, question=item.question)
@@ -139,13 +144,18 @@ def evaluate(
     prompt_format: str | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
+    retriever: BM25Retriever | None = None,
     log: Callable[[str], None] = _log,
 ) -> dict[str, Any]:
-    """Generate, score and judge; return (and write) the summary. Reruns resume."""
+    """Generate, score and judge; return (and write) the summary. Reruns resume.
+
+    With `retriever`, each question comes with its top-k retrieved passages (the RAG row)."""
     from finetune.modeling import describe_model_dir
 
     if rounds < 1 or batch_size < 1:
         raise FinetuneError("--rounds and --batch-size must be at least 1")
+    if retriever is not None and with_context:
+        raise FinetuneError("--with-context (the gold passage) and retrieval (RAG) exclude each other")
     questions, out = Path(questions), Path(out)
     items = load_questions(questions, limit=limit)
     if with_context:
@@ -159,6 +169,7 @@ def evaluate(
         "questions_sha256": file_sha256(questions),
         "limit": limit,
         "with_context": with_context,
+        "rag": retriever.describe() if retriever is not None else None,
         "sampling": dataclasses.asdict(sampling),
         "seed": seed,
         "judge": judge.name,
@@ -178,8 +189,15 @@ def evaluate(
     timings = {"load_seconds": 0.0, "generation_seconds": 0.0, "judge_seconds": 0.0}
     new_rows: list[dict[str, Any]] = []
     if todo:
+        instructions = {
+            item.qid: question_instruction(
+                item, with_context, [p.text for p in retriever.search(item.question)] if retriever else ()
+            )
+            for batch in pending.values()
+            for item in batch
+        }
         new_rows, timings = _answer_and_judge(
-            model, out, judge, pending, sampling, batch_size, with_context, seed, quant, prompt_format, show_progress
+            model, out, judge, pending, instructions, sampling, batch_size, seed, quant, prompt_format, show_progress
         )
         rows += new_rows
     generated = sum(row["generated_tokens"] for row in new_rows)
@@ -192,6 +210,7 @@ def evaluate(
         "n_questions": len(items),
         "rounds": rounds,
         "with_context": with_context,
+        "rag": config["rag"],
         "sampling": config["sampling"],
         "judge": judge.name,
         "judge_kind": judge.kind,
@@ -212,9 +231,9 @@ def _answer_and_judge(
     out: Path,
     judge: Judge,
     pending: dict[int, list[TestQuestion]],
+    instructions: dict[str, str],
     sampling: Sampling,
     batch_size: int,
-    with_context: bool,
     seed: int,
     quant: bool | None,
     prompt_format: str | None,
@@ -240,7 +259,7 @@ def _answer_and_judge(
         (out / ITEMS).open("a", encoding="utf-8") as sink,
     ):
         for round_index, items in pending.items():
-            prompts = [render_prompt(loaded.tokenizer, question_instruction(i, with_context), fmt) for i in items]
+            prompts = [render_prompt(loaded.tokenizer, instructions[i.qid], fmt) for i in items]
             for batch in iter_answers(
                 loaded.model, loaded.tokenizer, prompts, fmt, sampling, batch_size=batch_size, seed=seed + round_index
             ):

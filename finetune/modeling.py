@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 RUN_CONFIG = "finetune_config.json"
 ADAPTER_DIR = "adapter"
 _HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_GGUF_MAGIC = b"GGUF"
 
 
 def require_4bit() -> None:
@@ -52,20 +53,57 @@ def require_4bit() -> None:
         )
 
 
-def resolve_model_source(name: str, role: str = "base model") -> str:
-    """A local model directory, or a hub name to try; a path that does not exist is an error."""
+def is_gguf_file(path: Path) -> bool:
+    """True for a GGUF file (llama.cpp's format), known by its magic bytes, not its name."""
+    try:
+        with Path(path).open("rb") as handle:
+            return handle.read(4) == _GGUF_MAGIC
+    except OSError:
+        return False
+
+
+def resolve_model_source(name: str, role: str = "base model", gguf_file: str | None = None) -> str:
+    """A local model directory, a GGUF file, or a hub name to try; a missing path is an error.
+
+    A GGUF file (given as its path, or as a directory plus `gguf_file`) is returned as the file's
+    absolute path: that one string is what run manifests record, and `_pretrained_args` turns it
+    back into the directory + `gguf_file=` pair transformers wants."""
     path = Path(name).expanduser()
+    if gguf_file is not None:
+        if not path.is_dir():
+            raise FinetuneError(f"--gguf-file needs {role} '{name}' to be a directory holding it")
+        path = path / gguf_file
+        if not path.is_file():
+            raise FinetuneError(f"GGUF file '{path}' does not exist")
     if path.is_dir():
         return str(path.resolve())  # absolute, so a run directory still finds it from elsewhere
-    if path.exists():
-        raise FinetuneError(f"{role} '{name}' is a file; expected a model directory (save_pretrained layout)")
+    if path.is_file():
+        if is_gguf_file(path):
+            return str(path.resolve())
+        raise FinetuneError(
+            f"{role} '{path}' is a file but not a GGUF file; expected a model directory (save_pretrained "
+            "layout) or a .gguf file"
+        )
     if not _HUB_NAME.fullmatch(name):
         raise FinetuneError(f"{role} path '{name}' does not exist")
     return name
 
 
+def _pretrained_args(source: str) -> tuple[str, dict[str, Any]]:
+    """`from_pretrained` arguments for a source: a GGUF file loads as (its directory,
+    gguf_file=its name), which transformers dequantises to float weights (needs `gguf`)."""
+    path = Path(source)
+    if path.is_file():
+        if importlib.util.find_spec("gguf") is None:
+            raise FinetuneError(f"loading the GGUF file '{source}' needs the gguf package: pip install gguf")
+        return str(path.parent), {"gguf_file": path.name}
+    return source, {}
+
+
 def _load_failure(name: str, err: Exception) -> FinetuneError:
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if Path(name).expanduser().is_file():
+        return FinetuneError(f"transformers cannot load the GGUF file '{name}': {first}")
     if Path(name).expanduser().is_dir():
         return FinetuneError(f"cannot load model from '{name}': {first}")
     return FinetuneError(
@@ -103,9 +141,10 @@ def load_tokenizer(source: str) -> PreTrainedTokenizerBase:
     """The model's tokenizer with a pad token (EOS when it has none, as Llama base models lack one)."""
     from transformers import AutoTokenizer
 
+    location, extra = _pretrained_args(source)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as err:
+        tokenizer = AutoTokenizer.from_pretrained(location, **extra)
+    except (OSError, ValueError, KeyError, NotImplementedError) as err:
         raise _load_failure(source, err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -127,10 +166,16 @@ def load_causal_lm(source: str, *, quant: bool, double_quant: bool = True) -> Pr
             bnb_4bit_use_double_quant=double_quant,
             bnb_4bit_compute_dtype=compute_dtype(),
         )
+    location, extra = _pretrained_args(source)
     try:
-        return AutoModelForCausalLM.from_pretrained(source, **kwargs)
-    except (OSError, ValueError) as err:
+        model = AutoModelForCausalLM.from_pretrained(location, **kwargs, **extra)
+    except (OSError, ValueError, KeyError, NotImplementedError) as err:
         raise _load_failure(source, err) from None
+    if extra:
+        # The GGUF weights are float tensors now; transformers still tags the model as
+        # "quantised with gguf", which would refuse LoRA training and save_pretrained. Drop the tag.
+        model.hf_quantizer.remove_quantization_config(model)
+    return model
 
 
 @dataclass
@@ -145,7 +190,7 @@ class GenerationModel:
 
 def describe_model_dir(model: str) -> dict[str, Any]:
     """Classify `--model`: a finished `finetune train` run, a bare PEFT adapter, or a full model
-    (a base model evaluated untuned, the paper's "None" rows)."""
+    (a base model evaluated untuned, the paper's "None" rows; a directory or a GGUF file)."""
     path = Path(model).expanduser()
     if (path / RUN_CONFIG).is_file():
         run = json.loads((path / RUN_CONFIG).read_text(encoding="utf-8"))

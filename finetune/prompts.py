@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 PLAIN_PROMPT = "### Instruction:\n{instruction}\n\n### Response:\n"
 CONTEXT_INSTRUCTION = "Answer the question using the passage.\n\nPassage:\n{context}\n\nQuestion: {question}"
+RAG_INSTRUCTION = "Answer the question using the passages.\n\n{passages}\n\nQuestion: {question}"
 
 #: Tokens always kept from the end of an over-long prompt: they hold the response header
 #: ("### Response:" or the template's assistant turn) the answer must follow.

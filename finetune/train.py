@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.config import TrainConfig
+from finetune.decontaminate import Decontamination, flag_instructions
 from finetune.errors import FinetuneError
 from finetune.modeling import (
     ADAPTER_DIR,
@@ -37,6 +38,7 @@ from finetune.modeling import (
 from finetune.records import load_instructions
 
 SUMMARY = "train_summary.json"
+DECONTAMINATION = "decontamination.json"
 LOG_HISTORY = "log_history.jsonl"
 CHECKPOINTS = "checkpoints"
 
@@ -67,7 +69,7 @@ def _last_checkpoint(out: Path) -> Path | None:
 def _manifest_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     conflicts = [
         f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
-        for key in ("base_model", "data_sha256")
+        for key in ("base_model", "data_sha256", "decontaminate")
         if old.get(key) != new.get(key)
     ]
     old_cfg, new_cfg = old.get("config", {}), new["config"]
@@ -227,9 +229,12 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     show_progress: bool = True,
+    decontaminate: Decontamination | None = None,
     log: Callable[[str], None] = _log,
 ) -> dict[str, Any]:
-    """Fine-tune `base_model` on `data` into `out`; return (and write) the run summary.
+    """Fine-tune `base_model` (a model directory or a GGUF file) on `data` into `out`; return
+    (and write) the run summary. With `decontaminate`, records that nearly copy a test question
+    are left out first, and what was dropped goes to OUT/decontamination.json.
 
     Under a multi-GPU launch only the main process saves and summarises (others return {})."""
     if config.quant:
@@ -237,11 +242,14 @@ def train(
     data, out = Path(data), Path(out)
     records = load_instructions(data)
     base = resolve_model_source(base_model)
+    if decontaminate is not None:
+        decontaminate.validate()
     manifest = {
         "base_model": base,
         "data": str(data.resolve()),
         "data_sha256": file_sha256(data),
         "n_records": len(records),
+        "decontaminate": dataclasses.asdict(decontaminate) if decontaminate else None,
         "config": dataclasses.asdict(config),
     }
     state, checkpoint = prepare_run_dir(out, manifest, resume=resume, overwrite=overwrite)
@@ -255,6 +263,15 @@ def train(
 
     from finetune.prompts import resolve_prompt_format
 
+    contamination = None
+    if decontaminate is not None:
+        flags, contamination = flag_instructions(data, decontaminate)
+        records = [record for record, flagged in zip(records, flags, strict=True) if not flagged]
+        log(f"decontamination against {decontaminate.against}: dropped {contamination['n_dropped']} of "
+            f"{contamination['n_input']} records ({contamination['dropped_by_ngram']} by n-gram, "
+            f"{contamination['dropped_by_cosine']} by cosine)")
+        if not records:
+            raise FinetuneError(f"{data}: every record nearly copies a test question; nothing left to train on")
     tokenizer = load_tokenizer(base)
     fmt = resolve_prompt_format(tokenizer, config.prompt_format)
     examples, truncated = encode_records(records, tokenizer, fmt, config.cutoff_len)
@@ -263,6 +280,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     manifest["prompt_format"] = fmt
     (out / RUN_CONFIG).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if contamination is not None:
+        (out / DECONTAMINATION).write_text(json.dumps(contamination, indent=2) + "\n", encoding="utf-8")
 
     model = load_causal_lm(base, quant=config.quant, double_quant=config.double_quant)
     if config.quant:
@@ -348,6 +367,9 @@ def train(
         "base_model": base,
         "data": str(data),
         "n_records": len(records),
+        "decontamination": (
+            {k: v for k, v in contamination.items() if k != "dropped"} if contamination is not None else None
+        ),
         "n_truncated": truncated,
         "prompt_format": fmt,
         "quant": "4-bit nf4" + (" double-quant" if config.double_quant else "") if config.quant else "none",

@@ -271,7 +271,7 @@ def test_compare_writes_table_json_and_plot(tmp_path: Path, shared_data: Path) -
     assert all(r["recall"]["mean"] is not None and r["method"] for r in result)
     assert result[1]["method"] == "squad-gold"
     table = (out / "compare.md").read_text()
-    assert "| run | method | per article | records | recall | accuracy | unparseable |" in table
+    assert "| run | method | per article | records | dropped | recall | accuracy | unparseable |" in table
     assert "| gold@2 | squad-gold | 2 |" in table and "offline containment" in table
     assert json.loads((out / "compare.json").read_text())["runs"] == result
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -291,5 +291,5 @@ def test_compare_rejects_bad_run_specs(tmp_path: Path) -> None:
         parse_named_files(["just-a-path.jsonl"])
     with pytest.raises(FinetuneError, match="no such instruction file"):
         parse_named_files([f"a={tmp_path / 'nope.jsonl'}"])
-    with pytest.raises(FinetuneError, match="'base' is reserved"):
+    with pytest.raises(FinetuneError, match="'base', 'open-book', 'rag' are reserved"):
         parse_named_files([f"base={tmp_path}"])
