@@ -244,6 +244,7 @@ def test_a_mixed_language_document_gets_a_language_per_section(tmp_path: Path) -
     assert [(a.source["headings"], a.source["language"]) for a in articles] == [(["Rhein"], "de"), (["River"], "en"), (["长江"], "zh")]
 
 
+@pytest.mark.slow
 def test_compile_runs_on_a_pdf_and_records_carry_the_page(tmp_path: Path) -> None:
     path = write_pdf(tmp_path / "rivers.pdf", [wrap(RHINE + " " + PORTS), wrap(BRIDGES + " " + RHINE)])
     assert compile_main(["--corpus", str(path), "--out", str(tmp_path / "run"), "--n-per-level", "1", "--levels", "micro", "--quiet"]) == 0

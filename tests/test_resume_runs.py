@@ -153,7 +153,9 @@ def test_prompt_injection_in_an_article_is_data(tmp_path: Path) -> None:
     compile_run(make_articles(1), tmp_path / "clean", clean)
     compile_run(make_articles(1, extra=injection), tmp_path / "hostile", hostile)
     def systems(teacher: Teacher) -> dict:
-        return {c["outputs"]: c["system"] for c in teacher.calls}
+        # Keyed by input and output names: three signatures share the output "questions", and
+        # which of them is called last depends on how the levels interleave.
+        return {(c["outputs"], tuple(sorted(c["inputs"]))): c["system"] for c in teacher.calls}
 
     assert systems(hostile) == systems(clean)  # the signatures' instructions are untouched
     for call in hostile.calls:
