@@ -76,8 +76,8 @@ def test_unloadable_gguf_and_non_gguf_files_are_one_line(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_smollm2_gguf_trains_answers_and_scores(tmp_path: Path, shared_data: Path, smollm2: Path) -> None:
     """A few LoRA steps on a handful of SQuAD pairs: the loss falls, then the tuned model answers
-    closed-book and gets a recall. Most of the time is two GGUF loads: about 30 s each on an idle
-    2-core machine, up to 4 min each measured while other jobs kept the load average near 10."""
+    closed-book and gets a recall. Most of the time is two GGUF loads (about 30 s each on an idle
+    2-core machine); the whole test took 19 min here while other jobs kept the load average near 20."""
     data = write_instructions(tmp_path / "d.jsonl", squad_records(4))
     run = tmp_path / "run"
     result = _cli(
