@@ -30,6 +30,8 @@ class Item:
     level: str
     feature: Feature
     attempts: list[Attempt] = field(default_factory=list)
+    # Provenance: [start, end] of each keyword (or of the key sentence) in the article.
+    feature_spans: list[list[int]] | None = None
 
     @property
     def accepted(self) -> Attempt | None:
@@ -49,6 +51,8 @@ class Item:
             "level": self.level,
             "feature": self.feature,
         }
+        if self.feature_spans is not None:
+            base["feature_spans"] = self.feature_spans
         if final is not None:
             base.update(instruction=final.instruction, output=final.output)
         base.update(

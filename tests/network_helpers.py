@@ -47,12 +47,15 @@ def teacher_reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str,
     if outputs == ("key_sentences",):
         return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: int(inputs["count"])]}
     if outputs == ("questions",):
-        key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
+        if "answers" in inputs:  # micro: the question must not contain its answer
+            return {"questions": [f"Which detail number {i + 1} does the article give?" for i, _ in enumerate(inputs["answers"])]}
+        key = next(k for k in ("keyword_groups", "key_sentences") if k in inputs)
         return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
     if outputs == ("question",):
         return {"question": "What does the article say about the launch?"}
     if outputs == ("answerable", "answer"):
-        return {"answerable": True, "answer": "An answer from the article."}
+        # An answer the article supports (the rules check it): its opening sentence.
+        return {"answerable": True, "answer": str(inputs["article"]).split(". ")[0] + "."}
     if outputs == ("answer",):
         return {"answer": inputs["draft_answer"] + " With more detail."}
     raise AssertionError(f"unexpected signature {outputs}")

@@ -58,14 +58,21 @@ def reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
     if outputs == ("core_keywords", "major_keywords"):
         return {"core_keywords": list(inputs["keywords"])[:1], "major_keywords": list(inputs["keywords"])[1:2]}
     if outputs == ("key_sentences",):
-        return {"key_sentences": re.split(r"(?<=[.;])\s+", article)[: int(inputs["count"])]}
+        # Sentences with a rhetorical device (the macro rule): "later", "Unlike", "however".
+        rhetorical = [s for s in re.split(r"(?<=[.])\s+", article) if re.search(r"later|Unlike|however", s)]
+        return {"key_sentences": rhetorical[: int(inputs["count"])]}
     if outputs == ("questions",):
-        key = next(k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs)
+        if "answers" in inputs:  # micro: the question must not contain its answer
+            return {"questions": [f"Which detail number {i + 1} does the article give?" for i, _ in enumerate(inputs["answers"])]}
+        key = next(k for k in ("keyword_groups", "key_sentences") if k in inputs)
         return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
     if outputs == ("question",):
-        return {"question": f"What else does the article say about {json.dumps(inputs.get('target_answer', 'it'))}?"}
+        if "target_answer" in inputs:
+            return {"question": "Which other detail does the article give?"}
+        return {"question": f"What else does the article say about {json.dumps(inputs.get('keyword_group') or inputs.get('key_sentence'))}?"}
     if outputs == ("answerable", "answer"):
-        return {"answerable": True, "answer": f"The article answers {inputs['instruction'][:60]!r} in its opening."}
+        # An answer the article supports: its opening sentence.
+        return {"answerable": True, "answer": re.split(r"(?<=[.])\s+", article)[0]}
     if outputs == ("answer",):
         return {"answer": str(inputs["draft_answer"]) + " It says so plainly."}
     raise AssertionError(f"unexpected signature {outputs}")
