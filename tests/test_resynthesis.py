@@ -59,14 +59,14 @@ def make_responder(answerable=lambda instruction: True, prose_for: tuple[str, ..
     return respond
 
 
-def run_program(respond, **program_kwargs):
+def run_program(respond, article: str = ARTICLE, **program_kwargs):
     lm, engine = scripted_lm(respond)
     program = SelfFoveate(**program_kwargs)
     ledger = UsageLedger()
 
     async def main():
         LEDGER.set(ledger)
-        return await program.acall(article=ARTICLE, n=3, article_id="a1", seed=11)
+        return await program.acall(article=article, n=3, article_id="a1", seed=11)
 
     with dspy.context(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
         prediction = asyncio.run(main())
@@ -156,8 +156,10 @@ def test_runs_are_reproducible() -> None:
 
 
 def test_micro_over_extracts_and_keeps_the_keywords_closest_to_the_article() -> None:
-    on_topic = ["Acme Rockets", "rocket engines", "chief engineer"]  # MiniLM cosine to the article 0.30-0.65
-    off_topic = ["garden tulips", "medieval poetry", "knitting patterns"]  # below 0
+    # All six occur in the article (an invented keyword would be dropped by the rules first).
+    on_topic = ["Acme Rockets", "chief engineer", "orbit"]  # MiniLM cosine to the article 0.22-0.63
+    off_topic = ["garden tulips", "medieval poetry", "knitting patterns"]  # mentioned in passing: 0.06 at most
+    article = ARTICLE + " In her spare time Alice Moreau enjoyed garden tulips, medieval poetry and knitting patterns."
     scripted = make_responder()
 
     def respond(outputs, inputs, call):
@@ -165,7 +167,7 @@ def test_micro_over_extracts_and_keeps_the_keywords_closest_to_the_article() -> 
             return {"keywords": [off_topic[0], on_topic[0], off_topic[1], on_topic[1], off_topic[2], on_topic[2]]}
         return scripted(outputs, inputs, call)
 
-    prediction, engine, _ = run_program(respond, levels=("micro",))
+    prediction, engine, _ = run_program(respond, levels=("micro",), article=article)
     (extract,) = [c for c in engine.calls if c.outputs == ("keywords",)]
     assert extract.inputs["count"] == 6  # twice the n = 3 it keeps
     assert sorted(item.feature for item in prediction.results) == sorted(on_topic)
