@@ -50,9 +50,8 @@ class Item:
             "article_id": self.article_id,
             "level": self.level,
             "feature": self.feature,
+            "feature_spans": self.feature_spans,  # None where the method keeps no provenance (baselines)
         }
-        if self.feature_spans is not None:
-            base["feature_spans"] = self.feature_spans
         if final is not None:
             base.update(instruction=final.instruction, output=final.output)
         base.update(

@@ -43,7 +43,10 @@ class ScatterFoveate(FoveationLevel):
             "scatter.extract",
             "keywords",
             lambda keyword: keyword_problem(article, keyword),
-            needed,
+            # Re-ask below n distinct keywords, not below K: the groups reuse keywords when there
+            # are fewer than K (Algorithm 2's pool already repeats the important ones), but with
+            # fewer than n some groups could only repeat others.
+            n,
             log,
             "keyword",
             article=article,

@@ -52,10 +52,12 @@ def teacher_reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str,
         key = next(k for k in ("keyword_groups", "key_sentences") if k in inputs)
         return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in inputs[key]]}
     if outputs == ("question",):
+        if "keyword_group" in inputs:  # scatter: a question uses every keyword of its group
+            return {"question": f"How does the article connect {json.dumps(inputs['keyword_group'])}?"}
         return {"question": "What does the article say about the launch?"}
     if outputs == ("answerable", "answer"):
         # An answer the article supports (the rules check it): its opening sentence.
-        return {"answerable": True, "answer": str(inputs["article"]).split(". ")[0] + "."}
+        return {"answerable": True, "answer": re.split(r"(?<=[.])\s+", str(inputs["article"]))[0]}
     if outputs == ("answer",):
         return {"answer": inputs["draft_answer"] + " With more detail."}
     raise AssertionError(f"unexpected signature {outputs}")

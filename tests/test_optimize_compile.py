@@ -68,7 +68,8 @@ def respond(outputs, inputs, call):
     if outputs == ("keywords",):
         return {"keywords": ["Alice Moreau", "Toulouse"][: inputs["count"]]}
     if outputs == ("questions",):
-        return {"questions": [f"Why does the story of Acme mention {a}?" for a in inputs["answers"]]}
+        # A micro question must not contain its answer (rules.py): name it by position instead.
+        return {"questions": [f"Why does the story of Acme mention its detail number {i + 1}?" for i, _ in enumerate(inputs["answers"])]}
     if outputs == ("answerable", "answer"):
         return {"answerable": True, "answer": "Alice Moreau founded Acme Rockets in Toulouse."}
     if outputs == ("answer",):

@@ -152,8 +152,9 @@ def test_prompt_injection_in_an_article_is_data(tmp_path: Path) -> None:
     clean, hostile = Teacher(), Teacher()
     compile_run(make_articles(1), tmp_path / "clean", clean)
     compile_run(make_articles(1, extra=injection), tmp_path / "hostile", hostile)
-    def systems(teacher: Teacher) -> dict:
-        return {c["outputs"]: c["system"] for c in teacher.calls}
+    def systems(teacher: Teacher) -> set:
+        # A set: three levels share the ("questions",) outputs, and they run concurrently.
+        return {(c["outputs"], c["system"]) for c in teacher.calls}
 
     assert systems(hostile) == systems(clean)  # the signatures' instructions are untouched
     for call in hostile.calls:
