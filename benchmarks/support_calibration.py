@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from foveate_dspy.support import SUPPORT_THRESHOLD, support_score  # noqa: E402
+from foveate_dspy.support import SUPPORT_THRESHOLD, support_score
 
 HAND_WRITTEN = ROOT / "benchmarks" / "support_answers.jsonl"
 ARTICLES = ROOT / "examples" / "articles.jsonl"

@@ -43,7 +43,7 @@ class ExtractionLog:
 
     level: str
     slots: int  # the budget n: instructions the level should produce
-    wanted: int = 0  # features the level needed from extraction (keywords, sentences)
+    wanted: int = 0  # distinct valid features below which extraction is asked again
     kept: int = 0  # distinct features that passed the rules
     dropped: Counter[str] = field(default_factory=Counter)  # features dropped, per rule
     flagged: Counter[str] = field(default_factory=Counter)  # features used but flagged, per flag
@@ -53,19 +53,6 @@ class ExtractionLog:
     @property
     def shortfall(self) -> int:
         return max(0, self.slots - self.filled)
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "slots": self.slots,
-            "filled": self.filled,
-            "shortfall": self.shortfall,
-            "wanted": self.wanted,
-            "kept": self.kept,
-            "dropped": dict(self.dropped),
-            "flagged": dict(self.flagged),
-            "calls": self.calls,
-        }
 
 
 async def extract_valid(

@@ -11,9 +11,9 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.extraction import ExtractionLog, extract_valid, no_valid
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from foveate_dspy.rules import key_sentence_flag, key_sentence_problem
-from foveate_dspy.extraction import ExtractionLog, extract_valid, no_valid
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
 
 

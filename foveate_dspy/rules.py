@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from foveate_dspy.language import answer_language_mismatch
-from foveate_dspy.matching import SENTENCE_MIN_SCORE, find_term, locate_sentence, stem_words
+from foveate_dspy.matching import SENTENCE_MIN_SCORE, find_term, locate_sentence, normalise, stem_words
 from foveate_dspy.offline.text import is_stopword
 from foveate_dspy.records import Feature
 from foveate_dspy.rhetoric import detect_devices
@@ -66,6 +66,12 @@ MIN_QUESTION_WORDS = 3
 REPEAT_MIN_SHARE = 0.8
 """An answer that adds no content word to its question and restates at least this share of the
 question's content words is the question repeated, not answered."""
+
+REPEAT_SAME_TEXT = 90.0
+"""Word-sequence similarity (rapidfuzz ratio, 0-100) from which an answer is its question."""
+
+# A quotation of three words or more inside the question ("Explain 'the press was a river'").
+_QUOTATION = re.compile(r"""(?:^|[\s(:])(["'])[^"']*\s[^"']*\s[^"']*\1""")
 
 _YES_NO = re.compile(r"^\W*(yes|no|true|false|correct|incorrect)\b", re.IGNORECASE)
 
@@ -238,9 +244,18 @@ class ItemCheck:
 
 
 def repeats_question(instruction: str, answer: str) -> bool:
-    """True when the answer adds no content word to the question and restates most of it (a
-    yes/no answer may restate its question)."""
+    """True when the answer is the question restated: the same words in the same order, or no
+    content word beyond the question's while restating most of it. A yes/no answer may restate
+    its question; so may the answer to a question that quotes the article (a macro instruction
+    quoting its key sentence is answered in the quotation's words), unless it is the question
+    itself."""
     if _YES_NO.match(answer):
+        return False
+    from rapidfuzz import fuzz
+
+    if fuzz.ratio(" ".join(w.text for w in stem_words(instruction)), " ".join(w.text for w in stem_words(answer))) >= REPEAT_SAME_TEXT:
+        return True
+    if _QUOTATION.search(normalise(instruction)):
         return False
     said = set(_content(answer))
     asked = set(_content(instruction))

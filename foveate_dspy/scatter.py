@@ -11,10 +11,10 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.extraction import ExtractionLog, dedupe, extract_valid, no_valid
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, align, failed_batch
 from foveate_dspy.rules import keyword_problem
-from foveate_dspy.extraction import ExtractionLog, dedupe, extract_valid, no_valid
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
 

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -402,13 +402,14 @@ class RunStore:
         teacher: str,
         method: str,
         error: str | None = None,
-        extractions: list[ExtractionLog] = (),
+        extractions: Sequence[ExtractionLog] = (),
     ) -> bool:
         """Save one article's outcome in one transaction; returns False when it was already done.
 
         `usage` is (kind, name, figures) per stage and model (usage.ArticleLedger.rows). With
         `error` the article is marked failed, to be retried by the next run, and only its usage is
-        kept: its items will be made again, and keeping these too would duplicate them."""
+        kept: its items will be made again, and keeping these too would duplicate them.
+        `extractions` are the levels' extraction logs (drops, flags, shortfall), kept with the items."""
         now = time.time()
         columns = ", ".join(USAGE_FIELDS)
         updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_FIELDS)

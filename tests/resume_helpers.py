@@ -20,6 +20,7 @@ from typing import Any
 from scripted_lm import scripted_lm
 
 from foveate_dspy.corpus import Article
+from foveate_dspy.offline.text import is_stopword
 from foveate_dspy.runner import RunSettings, run
 
 SENTENCES = [
@@ -43,9 +44,12 @@ def make_articles(count: int, extra: str = "") -> list[Article]:
 
 
 def _capitalised(text: str) -> list[str]:
+    """Capitalised words, then the other words, function words ("The", "In") left out as a
+    teacher would."""
     seen: dict[str, None] = {}
-    for word in re.findall(r"\b[A-Z][\w]+", text):
-        seen.setdefault(word)
+    for word in [*re.findall(r"\b[A-Z][\w]+", text), *re.findall(r"\b[a-z]\w{3,}", text)]:
+        if not is_stopword(word):
+            seen.setdefault(word)
     return list(seen)
 
 
@@ -70,8 +74,10 @@ def reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
             return {"question": "Which other detail does the article give?"}
         return {"question": f"What else does the article say about {json.dumps(inputs.get('keyword_group') or inputs.get('key_sentence'))}?"}
     if outputs == ("answerable", "answer"):
-        # An answer the article supports: its opening sentence.
-        return {"answerable": True, "answer": re.split(r"(?<=[.])\s+", article)[0]}
+        # An answer the article supports (rules.py): its first sentence the question does not quote.
+        sentences = re.split(r"(?<=[.])\s+", article)
+        quoted = [x for x in sentences if json.dumps(x)[1:-1] in str(inputs["instruction"])]
+        return {"answerable": True, "answer": next((x for x in sentences if x not in quoted), sentences[0])}
     if outputs == ("answer",):
         return {"answer": str(inputs["draft_answer"]) + " It says so plainly."}
     raise AssertionError(f"unexpected signature {outputs}")

@@ -196,6 +196,10 @@ def test_answer_repeating_the_question_fails() -> None:
     # A choice answer repeats part of the question and is still an answer.
     assert not repeats_question("Which came first, the Normans' cathedral or the 10th-century church?", "The 10th-century church.")
     assert not repeats_question("Did the Normans begin the cathedral?", "Yes, the Normans began the cathedral.")
+    # A question quoting the article may be answered in the quotation's words, but not by itself.
+    quoting = "Explain the contrast in “Unlike many English cathedrals, it kept most of its Norman character”."
+    assert not repeats_question(quoting, "Unlike many English cathedrals, it kept its Norman character; the contrast is with other cathedrals.")
+    assert repeats_question(quoting, quoting)
 
 
 def test_enormous_answer_is_rejected_and_capped() -> None:

@@ -8,12 +8,12 @@ import json
 from dataclasses import replace
 
 import dspy
+from scripted_lm import scripted_lm
 
 from foveate_dspy.calls import LEDGER, UsageLedger
 from foveate_dspy.corpus import Article
 from foveate_dspy.program import SelfFoveate
 from foveate_dspy.runner import RunSettings, run
-from scripted_lm import scripted_lm
 
 ARTICLE = (
     "Alice Moreau founded Acme Rockets in 1990 in Toulouse. Bob Chen joined the company in 1995 as chief engineer. "
@@ -81,7 +81,7 @@ def test_invented_keywords_are_dropped_and_extraction_is_asked_again() -> None:
 
 
 def test_too_few_keywords_leave_a_counted_shortfall_after_bounded_reasks() -> None:
-    prediction, engine = run_program(teacher(keywords=lambda k: ["Toulouse", "Mars base"]), n=3)
+    prediction, _ = run_program(teacher(keywords=lambda k: ["Toulouse", "Mars base"]), n=3)
     (log,) = prediction.extractions
     # one re-ask brought nothing new, so asking stopped there
     assert log.calls == 2 and log.kept == 1 and log.filled == 1 and log.shortfall == 2
@@ -91,7 +91,7 @@ def test_too_few_keywords_leave_a_counted_shortfall_after_bounded_reasks() -> No
 
 def test_reasks_stop_at_the_bound() -> None:
     fresh = iter(["Acme Rockets", "Toulouse", "Bob Chen", "orbit"])
-    prediction, engine = run_program(teacher(keywords=lambda k: [next(fresh)]), n=4)
+    prediction, _ = run_program(teacher(keywords=lambda k: [next(fresh)]), n=4)
     (log,) = prediction.extractions
     assert log.calls == 3 and log.kept == 3 and log.shortfall == 1  # 1 call + MAX_REASKS (2)
 
