@@ -244,24 +244,22 @@ class ItemCheck:
 
 
 def repeats_question(instruction: str, answer: str) -> bool:
-    """True when the answer is the question restated: the same words in the same order, or no
-    content word beyond the question's while restating most of it. A yes/no answer may restate
-    its question; so may the answer to a question that quotes the article (a macro instruction
-    quoting its key sentence is answered in the quotation's words), unless it is the question
-    itself."""
+    """True when the answer adds no content word to the question and either reads as the
+    question itself (word-sequence similarity) or restates most of its content words. A yes/no
+    answer may restate its question; so may the answer to a question that quotes the article (a
+    macro instruction quoting its key sentence is answered in the quotation's words), unless it
+    reads as the question itself."""
     if _YES_NO.match(answer):
-        return False
-    from rapidfuzz import fuzz
-
-    if fuzz.ratio(" ".join(w.text for w in stem_words(instruction)), " ".join(w.text for w in stem_words(answer))) >= REPEAT_SAME_TEXT:
-        return True
-    if _QUOTATION.search(normalise(instruction)):
         return False
     said = set(_content(answer))
     asked = set(_content(instruction))
     if not said or not asked or not said <= asked:
-        return False
-    return len(said) / len(asked) >= REPEAT_MIN_SHARE
+        return False  # the answer adds a content word: it says something the question did not
+    from rapidfuzz import fuzz
+
+    if fuzz.ratio(" ".join(w.text for w in stem_words(instruction)), " ".join(w.text for w in stem_words(answer))) >= REPEAT_SAME_TEXT:
+        return True
+    return not _QUOTATION.search(normalise(instruction)) and len(said) / len(asked) >= REPEAT_MIN_SHARE
 
 
 def capped(answer: str) -> str:
