@@ -50,7 +50,10 @@ _PARTICIPLES = dict(
 def normalise(text: str) -> str:
     """Straight quotes, ASCII hyphens, plain spaces, lower case; same length as `text`."""
     text = text.translate(_SAME_LENGTH)
-    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)  # e.g. "İ" lowers to two
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,17 @@ def support_score(article: str, answer: str) -> float:
     if not wanted:
         return 1.0
     remaining = set(wanted)
-    sentences = [{w.stem for w in stem_words(s.text)} for s in split_sentences(article)]
+    sentences = _sentence_stems(article)
     for _ in range(SUPPORT_SENTENCES):
-        best = max(sentences, key=lambda s: len(s & remaining), default=set())
+        best = max(sentences, key=lambda s: len(s & remaining), default=frozenset())
         gained = best & remaining
         if not gained:
             break
         remaining -= gained
     return 1.0 - len(remaining) / len(wanted)
+
+
+@lru_cache(maxsize=64)
+def _sentence_stems(article: str) -> tuple[frozenset[str], ...]:
+    # Every answer of an article (each attempt, draft and reread) is scored against it.
+    return tuple(frozenset(w.stem for w in stem_words(s.text)) for s in split_sentences(article))
