@@ -13,6 +13,7 @@ from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.language import output_language
 from foveate_dspy.level import Proposal
 from foveate_dspy.records import Attempt, Item
+from foveate_dspy.rules import ItemCheck, capped
 from foveate_dspy.sampling import current_temperature
 from foveate_dspy.validity import rejection_reason
 from signatures.answer import AnswerFromArticle, RereadAnswer
@@ -24,10 +25,16 @@ class AnswerInstruction(dspy.Module):
         self.respond = dspy.Predict(AnswerFromArticle)
         self.reread = dspy.Predict(RereadAnswer) if reread else None
 
-    async def answer(self, article: str, instruction: str) -> tuple[str, str | None]:
-        """(answer, rejection reason or None)."""
+    async def answer(self, article: str, instruction: str, check: ItemCheck | None = None) -> tuple[str, str | None]:
+        """(answer, rejection reason or None). With `check`, the level's rules apply: an
+        instruction that breaks them is rejected before any answer call, and an answer that
+        breaks them is rejected (a rewrite that breaks them is not taken)."""
         if not instruction.strip():
             return "", "empty instruction"
+        if check is not None:
+            problem = check.instruction_problem(instruction)
+            if problem is not None:
+                return "", problem
         try:
             got = await call_predictor(
                 self.respond, "answer", article=article, instruction=instruction, language=output_language()
@@ -36,6 +43,9 @@ class AnswerInstruction(dspy.Module):
             return "", f"answering: {failure.reason}"
         draft = (got.answer or "").strip()
         reason = rejection_reason(instruction, draft, got.answerable)
+        if reason is None and check is not None:
+            reason = check.answer_problem(instruction, draft)
+            draft = capped(draft)
         if reason is not None or self.reread is None:
             return draft, reason
         try:
@@ -46,13 +56,17 @@ class AnswerInstruction(dspy.Module):
         except CallFailed:
             return draft, None
         improved = (better.answer or "").strip()
-        return (improved, None) if rejection_reason(instruction, improved) is None else (draft, None)
+        if rejection_reason(instruction, improved) is None and (check is None or check.answer_problem(instruction, improved) is None):
+            return improved, None
+        return draft, None
 
 
-async def answer_proposal(answerer: AnswerInstruction, article: str, item: Item, proposal: Proposal) -> None:
+async def answer_proposal(
+    answerer: AnswerInstruction, article: str, item: Item, proposal: Proposal, check: ItemCheck | None = None
+) -> None:
     """Record the item's first attempt: the proposal answered, or why there was nothing to answer."""
     if proposal.problem is not None:
         output, rejection = "", proposal.problem
     else:
-        output, rejection = await answerer.answer(article, proposal.instruction)
+        output, rejection = await answerer.answer(article, proposal.instruction, check)
     item.attempts.append(Attempt(0, proposal.instruction, output, current_temperature(), rejection))

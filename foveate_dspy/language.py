@@ -18,6 +18,8 @@ article's language.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
 
@@ -42,6 +44,9 @@ NAMES = {
 
 OUTPUT_LANGUAGE: ContextVar[str | None] = ContextVar("output_language", default=None)
 """The ISO 639 code the teacher writes the current article's pairs in; None: the article's own."""
+
+LANGUAGE_FORCED: ContextVar[bool] = ContextVar("language_forced", default=False)
+"""True when --output-language forces a language other than the article's own."""
 
 
 @lru_cache(maxsize=1)
@@ -89,3 +94,48 @@ def output_language() -> str:
     """The `language` input for the teacher's synthesis and answer calls of this article."""
     code = OUTPUT_LANGUAGE.get()
     return describe(code) if code else SAME_AS_ARTICLE
+
+
+# --- is an answer in the article's language? ------------------------------------------------
+
+MIN_LETTERS = 8
+"""Answers with fewer letters are not judged: a short answer may be a name in its own script."""
+
+MIN_SHARE = 0.5
+"""Least share of the answer's letters written in the article's main script."""
+
+# Scripts that one language mixes (Japanese: kanji + kana; Korean: hangul + hanja) count as one.
+_FAMILIES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "CJK": "CJK", "IDEOGRAPHIC": "CJK"}
+
+
+def script_of(char: str) -> str | None:
+    """The writing system of a letter ('LATIN', 'CYRILLIC', 'CJK'...), None for anything else."""
+    if not char.isalpha():
+        return None
+    name = unicodedata.name(char, "")
+    first = name.split(" ", 1)[0]
+    return _FAMILIES.get(first, first) or None
+
+
+def script_counts(text: str) -> Counter[str]:
+    return Counter(s for s in map(script_of, text) if s is not None)
+
+
+def answer_language_mismatch(article: str, answer: str) -> str | None:
+    """Why the answer is not in the article's language, or None when it is (or cannot be told).
+
+    By writing system only (Latin, Cyrillic, Greek, CJK, Arabic...): cheap, and it catches a
+    teacher that answers an English article in Chinese or the reverse; two languages sharing a
+    script are not told apart. Not checked when --output-language forces a language."""
+    if LANGUAGE_FORCED.get():
+        return None
+    answer_scripts = script_counts(answer)
+    letters = sum(answer_scripts.values())
+    article_scripts = script_counts(article)
+    if letters < MIN_LETTERS or not article_scripts:
+        return None
+    main = article_scripts.most_common(1)[0][0]
+    if answer_scripts[main] / letters >= MIN_SHARE:
+        return None
+    theirs = answer_scripts.most_common(1)[0][0]
+    return f"the answer is written in {theirs.title()} script, the article in {main.title()}"

@@ -7,11 +7,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dspy
 
 from foveate_dspy.records import Feature
+
+if TYPE_CHECKING:
+    from foveate_dspy.extraction import ExtractionLog
 
 
 @dataclass
@@ -36,7 +39,8 @@ class FoveationLevel(dspy.Module):
     # The regenerate signature's input field that carries the feature, e.g. "target_answer".
     feature_field: str
 
-    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
+    async def propose(self, article: str, n: int, rng: random.Random, log: ExtractionLog | None = None) -> list[Proposal]:
+        """First-pass proposals; `log` (when given) records what extraction kept, dropped and lacked."""
         raise NotImplementedError
 
     def regenerate_inputs(self, feature: Feature) -> dict[str, Any]:

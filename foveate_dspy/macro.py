@@ -11,9 +11,10 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.extraction import ExtractionLog, extract_valid, no_valid
 from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
-from foveate_dspy.micro import dedupe
+from foveate_dspy.rules import key_sentence_flag, key_sentence_problem
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
 
 
@@ -27,14 +28,24 @@ class MacroFoveate(FoveationLevel):
         self.synthesize = dspy.Predict(TranscriptionSynthesis)
         self.regenerate = dspy.Predict(RegenerateFromKeySentence)
 
-    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
-        try:
-            found = await call_predictor(self.extract, "macro.extract", article=article, count=n)
-        except CallFailed as failure:
-            raise LevelFailed(f"key-sentence extraction: {failure.reason}") from failure
-        sentences = dedupe(found.key_sentences or [])[:n]
+    async def propose(self, article: str, n: int, rng: random.Random, log: ExtractionLog | None = None) -> list[Proposal]:
+        log = log if log is not None else ExtractionLog(self.name, n)
+        found = await extract_valid(
+            self.extract,
+            "macro.extract",
+            "key_sentences",
+            lambda sentence: key_sentence_problem(article, sentence),
+            n,
+            log,
+            "key-sentence",
+            article=article,
+            count=n,
+        )
+        sentences = found[:n]
         if not sentences:
-            raise LevelFailed("key-sentence extraction returned no sentences")
+            raise LevelFailed(f"key-sentence extraction returned no sentences{no_valid(log)}")
+        log.filled = len(sentences)
+        log.flagged.update(flag for flag in map(key_sentence_flag, sentences) if flag)
         try:
             made = await call_predictor(
                 self.synthesize, "macro.synthesize", article=article, key_sentences=sentences, language=output_language()

@@ -16,23 +16,13 @@ import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.embedding import get_embedder
+from foveate_dspy.extraction import ExtractionLog, extract_valid, no_valid
 from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
+from foveate_dspy.rules import keyword_problem
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
 OVEREXTRACT = 2.0  # ask for this many times n keywords
-
-
-def dedupe(items: list[str]) -> list[str]:
-    """Drop blanks and case-insensitive repeats, keeping first occurrences."""
-    seen: set[str] = set()
-    kept = []
-    for item in items:
-        text = item.strip() if isinstance(item, str) else ""
-        if text and text.casefold() not in seen:
-            seen.add(text.casefold())
-            kept.append(text)
-    return kept
 
 
 async def closest_to_article(article: str, candidates: list[str], n: int, embedder_name: str) -> list[str]:
@@ -61,17 +51,23 @@ class MicroFoveate(FoveationLevel):
         self.synthesize = dspy.Predict(ReverseSynthesis)
         self.regenerate = dspy.Predict(RegenerateFromAnswer)
 
-    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
-        try:
-            found = await call_predictor(
-                self.extract, "micro.extract", article=article, count=math.ceil(n * self.overextract)
-            )
-        except CallFailed as failure:
-            raise LevelFailed(f"keyword extraction: {failure.reason}") from failure
-        candidates = dedupe(found.keywords or [])
+    async def propose(self, article: str, n: int, rng: random.Random, log: ExtractionLog | None = None) -> list[Proposal]:
+        log = log if log is not None else ExtractionLog(self.name, n)
+        candidates = await extract_valid(
+            self.extract,
+            "micro.extract",
+            "keywords",
+            lambda keyword: keyword_problem(article, keyword),
+            n,
+            log,
+            "keyword",
+            article=article,
+            count=math.ceil(n * self.overextract),
+        )
         if not candidates:
-            raise LevelFailed("keyword extraction returned no keywords")
+            raise LevelFailed(f"keyword extraction returned no keywords{no_valid(log)}")
         answers = await closest_to_article(article, candidates, n, self.embedder)
+        log.filled = len(answers)
         try:
             made = await call_predictor(
                 self.synthesize, "micro.synthesize", article=article, answers=answers, language=output_language()

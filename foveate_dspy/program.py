@@ -6,7 +6,9 @@
                                                                        └── re-synthesis ◄┘
 
 Levels run concurrently, and so do the answers within a level; every LM call goes through
-`calls.call_predictor`, which bounds requests in flight for the whole run.
+`calls.call_predictor`, which bounds requests in flight for the whole run. Each level's rules
+(`rules.py`) filter its extraction and check every attempt; what extraction dropped or lacked is
+returned per level as `extractions` (extraction.ExtractionLog).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import dspy
 
 from foveate_dspy.answering import AnswerInstruction, answer_proposal
 from foveate_dspy.article_program import ArticleProgram
+from foveate_dspy.extraction import ExtractionLog
 from foveate_dspy.level import FoveationLevel, LevelFailed
 from foveate_dspy.levels import LEVELS
 from foveate_dspy.macro import MacroFoveate
 from foveate_dspy.micro import MicroFoveate
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import DEMO_COUNT, MAX_RETRIES, Resynthesis
+from foveate_dspy.rules import ItemCheck, feature_spans
 from foveate_dspy.scatter import ScatterFoveate
 
 class SelfFoveate(ArticleProgram):
@@ -52,20 +56,30 @@ class SelfFoveate(ArticleProgram):
         self, article: str, n: int = 8, article_id: str = "article", seed: int | str = 0
     ) -> dspy.Prediction:
         outcomes = await asyncio.gather(*(self.run_level(lv, article, n, article_id, seed) for lv in self.levels))
-        items = [item for level_items, _ in outcomes for item in level_items]
-        failures = [failure for _, failure in outcomes if failure is not None]
-        return dspy.Prediction(results=items, level_failures=failures)
+        items = [item for level_items, _, _ in outcomes for item in level_items]
+        failures = [failure for _, failure, _ in outcomes if failure is not None]
+        extractions = [log for _, _, log in outcomes]
+        return dspy.Prediction(results=items, level_failures=failures, extractions=extractions)
 
     async def run_level(
         self, level: FoveationLevel, article: str, n: int, article_id: str, seed: int | str
-    ) -> tuple[list[Item], LevelFailure | None]:
+    ) -> tuple[list[Item], LevelFailure | None, ExtractionLog]:
         rng = random.Random(f"{seed}:{article_id}:{level.name}")
+        log = ExtractionLog(level.name, n)
         try:
-            proposals = await level.propose(article, n, rng)
+            proposals = await level.propose(article, n, rng, log)
         except LevelFailed as failure:
-            return [], LevelFailure(article_id, level.name, str(failure))
-        items = [Item(f"{article_id}:{level.name}:{i}", article_id, level.name, p.feature) for i, p in enumerate(proposals)]
-        await asyncio.gather(*(answer_proposal(self.answerer, article, item, p) for item, p in zip(items, proposals)))
+            return [], LevelFailure(article_id, level.name, str(failure)), log
+        items = [
+            Item(f"{article_id}:{level.name}:{i}", article_id, level.name, p.feature, feature_spans=feature_spans(article, p.feature, level.name))
+            for i, p in enumerate(proposals)
+        ]
+        await asyncio.gather(
+            *(
+                answer_proposal(self.answerer, article, item, p, ItemCheck(level.name, article, item.feature))
+                for item, p in zip(items, proposals)
+            )
+        )
         if self.resynthesis is not None:
             references = [item for item in items if item.accepted]
             await asyncio.gather(
@@ -75,4 +89,4 @@ class SelfFoveate(ArticleProgram):
                     if not item.accepted
                 )
             )
-        return items, None
+        return items, None, log

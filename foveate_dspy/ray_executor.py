@@ -68,6 +68,8 @@ from foveate_dspy.usage import ArticleLedger
 if TYPE_CHECKING:
     import dspy
 
+    from foveate_dspy.extraction import ExtractionLog
+
 RAY_MISSING = "--executor ray needs Ray with Ray Data, which is not installed: pip install 'foveate-dspy[ray]'"
 MAX_BLOCKS = 20_000
 """Blocks of the article dataset at most. Each block is a Ray object built on the driver before
@@ -110,6 +112,7 @@ class Outcome:
     calls: list[tuple[Any, ...]] = field(default_factory=list)  # the ledger's record() calls, replayed on the driver
     stopped: str | None = None  # a stop limit refused one of its calls: not committed, stays pending
     setup_error: str | None = None  # the worker could not build the program: the run stops
+    extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
 
 
 @dataclass
@@ -379,7 +382,7 @@ class ArticleWorker:
         result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
         if scope.stopped:
             return pickle.dumps(Outcome(stopped=self.limits.stopped or "stopped at a limit"))
-        return pickle.dumps(Outcome(result.items, result.level_failures, result.error, log.calls))
+        return pickle.dumps(Outcome(result.items, result.level_failures, result.error, log.calls, extractions=result.extractions))
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -507,7 +510,9 @@ class RayExecutor:
                     limits.stop(outcome.stopped)
                     continue
                 article, n = pending[index]
-                on_result(ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger)))
+                on_result(
+                    ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions)
+                )
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:
             cause = _root_cause(exc)

@@ -30,6 +30,8 @@ class Item:
     level: str
     feature: Feature
     attempts: list[Attempt] = field(default_factory=list)
+    # Provenance: [start, end] of each keyword (or of the key sentence) in the article.
+    feature_spans: list[list[int]] | None = None
 
     @property
     def accepted(self) -> Attempt | None:
@@ -48,6 +50,7 @@ class Item:
             "article_id": self.article_id,
             "level": self.level,
             "feature": self.feature,
+            "feature_spans": self.feature_spans,  # None where the method keeps no provenance (baselines)
         }
         if final is not None:
             base.update(instruction=final.instruction, output=final.output)

@@ -21,6 +21,7 @@ from foveate_dspy.calls import CallFailed, call_predictor
 from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel
 from foveate_dspy.records import Attempt, Item
+from foveate_dspy.rules import ItemCheck
 from foveate_dspy.sampling import CREATIVE
 
 MAX_RETRIES = 5
@@ -89,7 +90,7 @@ class Resynthesis(dspy.Module):
                     **level.regenerate_inputs(item.feature),
                 )
                 instruction = (got.question or "").strip()
-                output, rejection = await answerer.answer(article, instruction)
+                output, rejection = await answerer.answer(article, instruction, ItemCheck(level.name, article, item.feature))
             except CallFailed as failure:
                 rejection = failure.reason
             item.attempts.append(

@@ -58,7 +58,7 @@ from foveate_dspy.calls import (
 )
 from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
-from foveate_dspy.language import AUTO, OUTPUT_LANGUAGE, detect_language, resolve
+from foveate_dspy.language import AUTO, LANGUAGE_FORCED, OUTPUT_LANGUAGE, detect_language, resolve
 from foveate_dspy.levels import LEVELS
 from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
 from foveate_dspy.ratelimit import Backoff, RequestGate
@@ -70,6 +70,8 @@ from foveate_dspy.usage import ArticleLedger
 
 if TYPE_CHECKING:
     import dspy
+
+    from foveate_dspy.extraction import ExtractionLog
 
 
 @dataclass
@@ -145,6 +147,7 @@ class ArticleResult:
     level_failures: list[LevelFailure] = field(default_factory=list)
     error: str | None = None
     usage: ArticleLedger | None = None  # this article's own LM usage
+    extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
 
 
 class Tally:
@@ -267,6 +270,7 @@ async def _run_article(program: dspy.Module, article: Article, n: int, seed: int
     LEDGER.set(ledger)  # only in this article's task: asyncio tasks run in a copy of the context
     detected = article.source.get("language") or (detect_language(article.text) if output_language == AUTO else None)
     OUTPUT_LANGUAGE.set(resolve(output_language, detected))
+    LANGUAGE_FORCED.set(output_language != AUTO)
     result = ArticleResult(article, n, usage=ledger)
     try:
         prediction = await program.acall(article=article.text, n=n, article_id=article.id, seed=seed)
@@ -275,6 +279,7 @@ async def _run_article(program: dspy.Module, article: Article, n: int, seed: int
         return result
     result.items = prediction.results
     result.level_failures = prediction.level_failures
+    result.extractions = prediction.get("extractions") or []  # the baselines have none
     return result
 
 
@@ -437,7 +442,14 @@ def run(
                         filters.apply_article(result.items)
                     usage = result.usage.rows() if result.usage is not None else []
                     store.commit_article(
-                        result.article, result.items, result.level_failures, usage, teacher=settings.teacher, method=settings.method, error=retry
+                        result.article,
+                        result.items,
+                        result.level_failures,
+                        usage,
+                        teacher=settings.teacher,
+                        method=settings.method,
+                        error=retry,
+                        extractions=result.extractions,
                     )
                     result.error = retry
                     tally.add(result)
@@ -644,6 +656,32 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
             "wall_seconds": round(wall, 3),
         },
     }
+    summary.update(rules_report(store, levels))
     if settings.filters:
         summary["filters"] = filter_report(store, settings)
     return summary
+
+
+def rules_report(store: RunStore, levels: tuple[str, ...]) -> dict[str, Any]:
+    """The summary's rule counts over the whole run (rules.py): rejected attempts per level and
+    reason name (`rejections_per_rule`; the items that stayed rejected in
+    `final_rejections_per_rule`), features dropped at extraction per level and rule, features
+    used but flagged (macro sentences without a detected rhetorical device), and the slots per
+    level that extraction left without a feature (`shortfall_per_level`)."""
+    from foveate_dspy.rules import reason_name
+
+    every: dict[str, Counter[str]] = {lv: Counter() for lv in levels}
+    final: dict[str, Counter[str]] = {lv: Counter() for lv in levels}
+    for level, rejection, is_final in store.rejections():
+        name = reason_name(rejection)
+        every.setdefault(level, Counter())[name] += 1
+        if is_final:
+            final.setdefault(level, Counter())[name] += 1
+    extraction = store.extraction_counts()
+    return {
+        "rejections_per_rule": {lv: dict(c.most_common()) for lv, c in every.items()},
+        "final_rejections_per_rule": {lv: dict(c.most_common()) for lv, c in final.items()},
+        "extraction_dropped_per_level": {lv: extraction.get(lv, {}).get("dropped", {}) for lv in levels},
+        "extraction_flagged_per_level": {lv: extraction.get(lv, {}).get("flagged", {}) for lv in levels},
+        "shortfall_per_level": {lv: extraction.get(lv, {}).get("shortfall", 0) for lv in levels},
+    }

@@ -11,10 +11,12 @@ import random
 import dspy
 
 from foveate_dspy.calls import CallFailed, call_predictor
+from foveate_dspy.extraction import ExtractionLog, dedupe, extract_valid, no_valid
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
 from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
 from foveate_dspy.micro import dedupe
+from foveate_dspy.rules import keyword_problem
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
 
@@ -34,16 +36,26 @@ class ScatterFoveate(FoveationLevel):
         self.synthesize = dspy.Predict(DirectSynthesis)
         self.regenerate = dspy.Predict(RegenerateFromKeywordGroup)
 
-    async def propose(self, article: str, n: int, rng: random.Random) -> list[Proposal]:
+    async def propose(self, article: str, n: int, rng: random.Random, log: ExtractionLog | None = None) -> list[Proposal]:
+        log = log if log is not None else ExtractionLog(self.name, n)
         sizes = group_sizes(n)
         needed = keywords_needed(sizes)
-        try:
-            found = await call_predictor(self.extract, "scatter.extract", article=article, count=needed)
-        except CallFailed as failure:
-            raise LevelFailed(f"keyword extraction: {failure.reason}") from failure
-        keywords = dedupe(found.keywords or [])
+        keywords = await extract_valid(
+            self.extract,
+            "scatter.extract",
+            "keywords",
+            lambda keyword: keyword_problem(article, keyword),
+            # Re-ask below n distinct keywords, not below K: the groups reuse keywords when there
+            # are fewer than K (Algorithm 2's pool already repeats the important ones), but with
+            # fewer than n some groups could only repeat others.
+            n,
+            log,
+            "keyword",
+            article=article,
+            count=needed,
+        )
         if not keywords:
-            raise LevelFailed("keyword extraction returned no keywords")
+            raise LevelFailed(f"keyword extraction returned no keywords{no_valid(log)}")
         core: list[str] = []
         major: list[str] = []
         try:
@@ -62,6 +74,7 @@ class ScatterFoveate(FoveationLevel):
         except CallFailed:
             pass  # ranking only enriches the pool; groups can still be built from the keywords
         groups = build_groups(keywords, core, major, sizes, rng)
+        log.filled = len(groups)
         try:
             made = await call_predictor(
                 self.synthesize, "scatter.synthesize", article=article, keyword_groups=groups, language=output_language()

@@ -1,7 +1,8 @@
 """The run store: one SQLite database per run directory, the single source of truth of a run.
 
 It holds the corpus (articles, their per-level budgets n and their status), every item with every
-attempt and its rejection reason, the levels that failed, the LM-usage ledger and one row per
+attempt and its rejection reason, the levels that failed, each level's extraction (features
+dropped by the rules, slots left without a feature), the LM-usage ledger and one row per
 session (each time the command ran). `instructions.jsonl`, `rejected.jsonl` and `summary.json` are
 exports of it.
 
@@ -24,12 +25,15 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from foveate_dspy.corpus import Article
 from foveate_dspy.records import Attempt, Item, LevelFailure
+
+if TYPE_CHECKING:
+    from foveate_dspy.extraction import ExtractionLog
 
 STORE_NAME = "run.sqlite"
 LOCK_NAME = "run.lock"
@@ -104,6 +108,18 @@ CREATE TABLE IF NOT EXISTS level_failures (
     seq INTEGER NOT NULL,
     reason TEXT NOT NULL,
     record TEXT NOT NULL,
+    PRIMARY KEY (article_id, level)
+);
+CREATE TABLE IF NOT EXISTS extractions (
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    level TEXT NOT NULL,
+    slots INTEGER NOT NULL,
+    filled INTEGER NOT NULL,
+    wanted INTEGER NOT NULL,
+    kept INTEGER NOT NULL,
+    dropped TEXT NOT NULL,
+    flagged TEXT NOT NULL,
+    calls INTEGER NOT NULL,
     PRIMARY KEY (article_id, level)
 );
 CREATE TABLE IF NOT EXISTS usage (
@@ -402,12 +418,14 @@ class RunStore:
         teacher: str,
         method: str,
         error: str | None = None,
+        extractions: Sequence[ExtractionLog] = (),
     ) -> bool:
         """Save one article's outcome in one transaction; returns False when it was already done.
 
         `usage` is (kind, name, figures) per stage and model (usage.ArticleLedger.rows). With
         `error` the article is marked failed, to be retried by the next run, and only its usage is
-        kept: its items will be made again, and keeping these too would duplicate them."""
+        kept: its items will be made again, and keeping these too would duplicate them.
+        `extractions` are the levels' extraction logs (drops, flags, shortfall), kept with the items."""
         now = time.time()
         columns = ", ".join(USAGE_FIELDS)
         updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_FIELDS)
@@ -424,6 +442,14 @@ class RunStore:
             )
             if error is None:
                 self._insert_results(db, article, items, level_failures, teacher, method)
+                db.executemany(
+                    "INSERT INTO extractions (article_id, level, slots, filled, wanted, kept, dropped, flagged, calls)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (article.id, e.level, e.slots, e.filled, e.wanted, e.kept, _dumps(dict(e.dropped)), _dumps(dict(e.flagged)), e.calls)
+                        for e in extractions
+                    ],
+                )
             db.execute(
                 "UPDATE articles SET status = ?, error = ?, tries = tries + 1, session = ?, updated_at = ? WHERE id = ?",
                 (FAILED if error is not None else DONE, self._clean(error), self.session, now, article.id),
@@ -483,7 +509,8 @@ class RunStore:
         )
         items = []
         for item_id, article_id, level, record in self.db.execute(query, (len(reason_prefix), reason_prefix)):
-            item = Item(item_id, article_id, level, json.loads(record)["feature"], self._attempts(item_id))
+            stored = json.loads(record)
+            item = Item(item_id, article_id, level, stored["feature"], self._attempts(item_id), stored.get("feature_spans"))
             if item.attempts and (item.attempts[-1].rejection or "").startswith(reason_prefix):
                 item.attempts[-1].rejection = None
             items.append(item)
@@ -593,6 +620,32 @@ class RunStore:
             "level_failures": dict(db.execute("SELECT level, COUNT(*) FROM level_failures GROUP BY level ORDER BY level")),
             "budgets": [n for (n,) in db.execute("SELECT n FROM articles ORDER BY position")],
         }
+
+    def extraction_counts(self) -> dict[str, dict[str, Any]]:
+        """Per level over the whole run: slots (the budgets n of the levels that ran), shortfall
+        (slots left without a feature), features dropped at extraction per rule, features used
+        but flagged, and the extraction calls made (re-asks included)."""
+        per_level: dict[str, dict[str, Any]] = {}
+        query = "SELECT level, slots, filled, dropped, flagged, calls FROM extractions"
+        for level, slots, filled, dropped, flagged, calls in self.db.execute(query):
+            entry = per_level.setdefault(level, {"slots": 0, "shortfall": 0, "dropped": {}, "flagged": {}, "calls": 0})
+            entry["slots"] += slots
+            entry["shortfall"] += max(0, slots - filled)
+            entry["calls"] += calls
+            for key, counts in (("dropped", dropped), ("flagged", flagged)):
+                for name, count in json.loads(counts).items():
+                    entry[key][name] = entry[key].get(name, 0) + count
+        return per_level
+
+    def rejections(self) -> list[tuple[str, str, bool]]:
+        """(level, rejection reason, whether it was the item's final verdict) for every rejected
+        attempt of the run, filters' removals excluded (summary.json counts them on their own)."""
+        query = (
+            "SELECT items.level, attempts.rejection, attempts.number = items.attempts - 1 AND items.accepted = 0"
+            " FROM attempts JOIN items ON items.id = attempts.item_id"
+            " WHERE attempts.rejection IS NOT NULL AND substr(attempts.rejection, 1, 10) != 'filtered: '"
+        )
+        return [(level, rejection, bool(final)) for level, rejection, final in self.db.execute(query)]
 
     def usage(self, session: int | None = None) -> dict[str, dict[str, dict[str, Any]]]:
         """The usage ledger summed per stage and per model (over all sessions, or one)."""

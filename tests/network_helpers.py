@@ -47,11 +47,18 @@ def teacher_reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str,
     if outputs == ("key_sentences",):
         return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: int(inputs["count"])]}
     if outputs == ("questions",):
-        return batch_questions(inputs, lambda x: f"What does the article say about {json.dumps(x)}?")
+        # A micro question must not contain its answer (rules.py): it names the detail by position.
+        return batch_questions(
+            inputs,
+            lambda i, x: f"Which detail number {i + 1} does the article give?" if "answers" in inputs else f"What does the article say about {json.dumps(x)}?",
+        )
     if outputs == ("question",):
+        if "keyword_group" in inputs:  # scatter: a question uses every keyword of its group
+            return {"question": f"How does the article connect {json.dumps(inputs['keyword_group'])}?"}
         return {"question": "What does the article say about the launch?"}
     if outputs == ("answerable", "answer"):
-        return {"answerable": True, "answer": "An answer from the article."}
+        # An answer the article supports (the rules check it): its opening sentence.
+        return {"answerable": True, "answer": re.split(r"(?<=[.])\s+", str(inputs["article"]))[0]}
     if outputs == ("answer",):
         return {"answer": inputs["draft_answer"] + " With more detail."}
     raise AssertionError(f"unexpected signature {outputs}")

@@ -20,6 +20,7 @@ from typing import Any
 from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.corpus import Article
+from foveate_dspy.offline.text import is_stopword
 from foveate_dspy.runner import RunSettings, run
 
 SENTENCES = [
@@ -43,9 +44,12 @@ def make_articles(count: int, extra: str = "") -> list[Article]:
 
 
 def _capitalised(text: str) -> list[str]:
+    """Capitalised words, then the other words, function words ("The", "In") left out as a
+    teacher would."""
     seen: dict[str, None] = {}
-    for word in re.findall(r"\b[A-Z][\w]+", text):
-        seen.setdefault(word)
+    for word in [*re.findall(r"\b[A-Z][\w]+", text), *re.findall(r"\b[a-z]\w{3,}", text)]:
+        if not is_stopword(word):
+            seen.setdefault(word)
     return list(seen)
 
 
@@ -58,13 +62,23 @@ def reply(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
     if outputs == ("core_keywords", "major_keywords"):
         return {"core_keywords": list(inputs["keywords"])[:1], "major_keywords": list(inputs["keywords"])[1:2]}
     if outputs == ("key_sentences",):
-        return {"key_sentences": re.split(r"(?<=[.;])\s+", article)[: int(inputs["count"])]}
+        # Whole sentences of the article (a clause cut at ";" would be a fragment: rules.py).
+        return {"key_sentences": re.split(r"(?<=[.])\s+", article)[: int(inputs["count"])]}
     if outputs == ("questions",):
-        return batch_questions(inputs, lambda x: f"What does the article say about {json.dumps(x)}?")
+        # A micro question must not contain its answer (rules.py): it names the detail by position.
+        return batch_questions(
+            inputs,
+            lambda i, x: f"Which detail number {i + 1} does the article give?" if "answers" in inputs else f"What does the article say about {json.dumps(x)}?",
+        )
     if outputs == ("question",):
-        return {"question": f"What else does the article say about {json.dumps(inputs.get('target_answer', 'it'))}?"}
+        if "target_answer" in inputs:
+            return {"question": "Which other detail does the article give?"}
+        return {"question": f"What else does the article say about {json.dumps(inputs.get('keyword_group') or inputs.get('key_sentence'))}?"}
     if outputs == ("answerable", "answer"):
-        return {"answerable": True, "answer": f"The article answers {inputs['instruction'][:60]!r} in its opening."}
+        # An answer the article supports (rules.py): its first sentence the question does not quote.
+        sentences = re.split(r"(?<=[.])\s+", article)
+        quoted = [x for x in sentences if json.dumps(x)[1:-1] in str(inputs["instruction"])]
+        return {"answerable": True, "answer": next((x for x in sentences if x not in quoted), sentences[0])}
     if outputs == ("answer",):
         return {"answer": str(inputs["draft_answer"]) + " It says so plainly."}
     raise AssertionError(f"unexpected signature {outputs}")

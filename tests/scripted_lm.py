@@ -36,11 +36,11 @@ ECHO_FIELDS = {"answers": "answer", "keyword_groups": "keywords", "key_sentences
 """The batch-synthesis input that lists the features, and the entry field that copies one."""
 
 
-def batch_questions(inputs: dict[str, Any], write: Callable[[Any], str]) -> dict[str, Any]:
+def batch_questions(inputs: dict[str, Any], write: Callable[[int, Any], str]) -> dict[str, Any]:
     """A batch synthesis reply: one entry per feature, copying it (as the signatures ask) beside
-    the question `write(feature)` makes."""
+    the question `write(position, feature)` makes."""
     key = next(k for k in ECHO_FIELDS if k in inputs)
-    return {"questions": [{ECHO_FIELDS[key]: x, "question": write(x)} for x in inputs[key]]}
+    return {"questions": [{ECHO_FIELDS[key]: x, "question": write(i, x)} for i, x in enumerate(inputs[key])]}
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_retry_after_seconds_is_waited_exactly() -> None:
     with serve(Fault("status", 429, retry_after="7")) as server:
         got, fake, _, ledger = one_call(server.url)
         assert server.snapshot()["requests"] == 2
-    assert got.answer == "An answer from the article."
+    assert got.answer == ARTICLE  # the scripted teacher answers with the article's first sentence
     assert fake.sleeps == [7.0]  # the backoff wait; the gate's shared pause ends at the same time
     assert ledger.totals().calls == 2 and ledger.totals().errors == 1 and ledger.totals().retries == 1
 

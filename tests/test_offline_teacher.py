@@ -15,7 +15,7 @@ from foveate_dspy.offline import (
     register_handler,
     respond_to_messages,
 )
-from foveate_dspy.offline.rhetoric import detect_devices
+from foveate_dspy.rhetoric import detect_devices
 from foveate_dspy.offline.text import split_sentences
 from signatures.answer import AnswerFromArticle, RereadAnswer
 from signatures.judge import CompareDifficulty

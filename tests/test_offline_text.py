@@ -10,7 +10,7 @@ from foveate_dspy.offline.grammar import past_to_base, present_to_base
 from foveate_dspy.offline.keywords import extract_candidates
 from foveate_dspy.offline.protocol import count_tokens, decode_value, format_reply, parse_request
 from foveate_dspy.offline.registry import Call
-from foveate_dspy.offline.rhetoric import detect_devices
+from foveate_dspy.rhetoric import detect_devices
 from foveate_dspy.offline.span_questions import classify_span
 from foveate_dspy.offline.text import split_sentences
 from foveate_dspy.offline.workbench import Workbench

@@ -68,7 +68,8 @@ def respond(outputs, inputs, call):
     if outputs == ("keywords",):
         return {"keywords": ["Alice Moreau", "Toulouse"][: inputs["count"]]}
     if outputs == ("questions",):
-        return batch_questions(inputs, lambda a: f"Why does the story of Acme mention {a}?")
+        # A micro question must not contain its answer (rules.py): name it by position instead.
+        return batch_questions(inputs, lambda i, a: f"Why does the story of Acme mention its detail number {i + 1}?")
     if outputs == ("answerable", "answer"):
         return {"answerable": True, "answer": "Alice Moreau founded Acme Rockets in Toulouse."}
     if outputs == ("answer",):

@@ -20,6 +20,13 @@ ARTICLE = (
     "reached orbit in 1999."
 )
 KEYWORDS = ["Alice Moreau", "Acme Rockets", "1990", "Toulouse", "Bob Chen", "recycled steel", "1999", "chief engineer"]
+ANSWER = "Alice Moreau founded Acme Rockets in 1990 in Toulouse."  # supported by the article (rules.py)
+
+
+def code(keyword: str) -> str:
+    """How the script names a micro answer in its question: reversed, because a micro question
+    must not contain its answer (rules.py)."""
+    return keyword[::-1]
 
 
 def make_responder(answerable=lambda instruction: True, prose_for: tuple[str, ...] = ()):
@@ -35,12 +42,13 @@ def make_responder(answerable=lambda instruction: True, prose_for: tuple[str, ..
         if outputs == ("key_sentences",):
             return {"key_sentences": ["Unlike its rivals, Acme built its engines from recycled steel."][: inputs["count"]]}
         if outputs == ("questions",):
-            return batch_questions(inputs, lambda x: f"First question about {x}?")
+            return batch_questions(inputs, lambda i, x: f"First question about {code(x) if 'answers' in inputs else x}?")
         if outputs == ("question",):
-            return {"question": f"Retry at T={call.temperature} with {call.demo_messages} demo messages?"}
+            about = f" about {inputs['keyword_group']}" if "keyword_group" in inputs else ""  # scatter: every keyword
+            return {"question": f"Retry at T={call.temperature} with {call.demo_messages} demo messages{about}?"}
         if outputs == ("answerable", "answer"):
             ok = answerable(inputs["instruction"])
-            return {"answerable": ok, "answer": "An answer from the article." if ok else "I don't know."}
+            return {"answerable": ok, "answer": ANSWER if ok else "I don't know."}
         if outputs == ("answer",):
             return {"answer": inputs["draft_answer"] + " With more detail."}
         raise AssertionError(f"unexpected signature {outputs}")
@@ -48,14 +56,14 @@ def make_responder(answerable=lambda instruction: True, prose_for: tuple[str, ..
     return respond
 
 
-def run_program(respond, **program_kwargs):
+def run_program(respond, article: str = ARTICLE, **program_kwargs):
     lm, engine = scripted_lm(respond)
     program = SelfFoveate(**program_kwargs)
     ledger = UsageLedger()
 
     async def main():
         LEDGER.set(ledger)
-        return await program.acall(article=ARTICLE, n=3, article_id="a1", seed=11)
+        return await program.acall(article=article, n=3, article_id="a1", seed=11)
 
     with dspy.context(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
         prediction = asyncio.run(main())
@@ -68,7 +76,7 @@ def test_all_levels_produce_items_with_fresh_answers() -> None:
     assert levels == {"micro", "scatter", "macro"}
     for item in prediction.results:
         assert item.accepted is not None
-        assert item.accepted.output == "An answer from the article. With more detail."  # reread applied
+        assert item.accepted.output == ANSWER + " With more detail."  # reread applied
         assert len(item.attempts) == 1
     assert ledger.totals().calls > 0
     assert "micro.extract" in ledger.as_dict()["stages"]
@@ -77,14 +85,14 @@ def test_all_levels_produce_items_with_fresh_answers() -> None:
 def test_failed_item_is_retried_creatively_with_varying_demos_and_feedback() -> None:
     # Everything about "1990" is unanswerable on the first pass; retries are answerable.
     prediction, engine, _ = run_program(
-        make_responder(answerable=lambda q: "Retry" in q or "1990" not in q), levels=("micro",)
+        make_responder(answerable=lambda q: "Retry" in q or code("1990") not in q), levels=("micro",)
     )
     item = next(i for i in prediction.results if i.feature == "1990")
     assert [a.number for a in item.attempts] == [0, 1]
     first, retry = item.attempts
     assert first.rejection and "does not support" in first.rejection
     assert retry.rejection is None and retry.temperature == 1.2
-    assert "First question about 1990?" in retry.feedback and first.rejection in retry.feedback
+    assert f"First question about {code('1990')}?" in retry.feedback and first.rejection in retry.feedback
     regenerate_calls = [c for c in engine.calls if c.outputs == ("question",)]
     assert [c.temperature for c in regenerate_calls] == [1.2]
     assert str(regenerate_calls[0].inputs["target_answer"]) == "1990"
@@ -95,7 +103,7 @@ def test_failed_item_is_retried_creatively_with_varying_demos_and_feedback() -> 
 
 def test_retries_stop_at_max_and_log_every_attempt() -> None:
     prediction, engine, _ = run_program(
-        make_responder(answerable=lambda q: "1990" not in q and "Retry" not in q),
+        make_responder(answerable=lambda q: code("1990") not in q and "Retry" not in q),
         levels=("micro",),
         max_retries=4,
     )
@@ -116,7 +124,7 @@ def test_retries_stop_at_max_and_log_every_attempt() -> None:
 
 def test_demo_subsets_differ_between_tries_when_possible() -> None:
     prediction, _, _ = run_program(
-        make_responder(answerable=lambda q: "1990" not in q and "Retry" not in q),
+        make_responder(answerable=lambda q: code("1990") not in q and "Retry" not in q),
         levels=("micro",),
         max_retries=3,
         demo_count=1,
@@ -145,8 +153,10 @@ def test_runs_are_reproducible() -> None:
 
 
 def test_micro_over_extracts_and_keeps_the_keywords_closest_to_the_article() -> None:
-    on_topic = ["Acme Rockets", "rocket engines", "chief engineer"]  # MiniLM cosine to the article 0.30-0.65
-    off_topic = ["garden tulips", "medieval poetry", "knitting patterns"]  # below 0
+    # All six occur in the article (an invented keyword would be dropped by the rules first).
+    on_topic = ["Acme Rockets", "chief engineer", "orbit"]  # MiniLM cosine to the article 0.22-0.63
+    off_topic = ["garden tulips", "medieval poetry", "knitting patterns"]  # mentioned in passing: 0.06 at most
+    article = ARTICLE + " In her spare time Alice Moreau enjoyed garden tulips, medieval poetry and knitting patterns."
     scripted = make_responder()
 
     def respond(outputs, inputs, call):
@@ -154,7 +164,7 @@ def test_micro_over_extracts_and_keeps_the_keywords_closest_to_the_article() -> 
             return {"keywords": [off_topic[0], on_topic[0], off_topic[1], on_topic[1], off_topic[2], on_topic[2]]}
         return scripted(outputs, inputs, call)
 
-    prediction, engine, _ = run_program(respond, levels=("micro",))
+    prediction, engine, _ = run_program(respond, levels=("micro",), article=article)
     (extract,) = [c for c in engine.calls if c.outputs == ("keywords",)]
     assert extract.inputs["count"] == 6  # twice the n = 3 it keeps
     assert sorted(item.feature for item in prediction.results) == sorted(on_topic)
@@ -220,11 +230,11 @@ def test_a_teacher_that_never_answers_leaves_everything_rejected_with_reasons(tm
 @pytest.mark.parametrize("flag", ["reread", "resynthesis"])
 def test_ablation_switches(flag: str) -> None:
     prediction, engine, _ = run_program(
-        make_responder(answerable=lambda q: "1990" not in q), levels=("micro",), **{flag: False}
+        make_responder(answerable=lambda q: code("1990") not in q), levels=("micro",), **{flag: False}
     )
     if flag == "reread":
         assert not any(c.outputs == ("answer",) for c in engine.calls)
-        assert all(i.accepted is None or i.accepted.output == "An answer from the article." for i in prediction.results)
+        assert all(i.accepted is None or i.accepted.output == ANSWER for i in prediction.results)
     else:
         assert not any(c.outputs == ("question",) for c in engine.calls)
         assert all(len(i.attempts) == 1 for i in prediction.results)

@@ -39,8 +39,9 @@ signature with no handler raises an error naming its fields.
 Modules: engine (DSPy engine pair, `offline_lm`), respond (the core, also as
 `respond_to_messages` for OpenAI-style messages), protocol (adapter request/reply text),
 registry (dispatch, creative choice), handlers (one per signature), text/grammar (sentences,
-stems, verb forms), keywords, rhetoric (cue words), span_questions / instructions / templates
+stems, verb forms), keywords, span_questions / instructions / templates
 (question writing), answering (extractive support), workbench (caches), benchmark (timings).
+Rhetorical cue words live in `foveate_dspy.rhetoric`, shared with the method's macro rule.
 """
 
 from __future__ import annotations

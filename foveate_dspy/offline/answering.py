@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from foveate_dspy.offline.rhetoric import detect_devices
+from foveate_dspy.rhetoric import detect_devices
 from foveate_dspy.offline.templates import scaffold_stems
 from foveate_dspy.offline.text import (
     content_stems,

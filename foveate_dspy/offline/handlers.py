@@ -14,7 +14,7 @@ from foveate_dspy.offline import answering
 from foveate_dspy.offline.instructions import group_question_options, sentence_instruction_options
 from foveate_dspy.offline.keywords import extract_candidates, rank_candidates
 from foveate_dspy.offline.registry import Call, register_handler
-from foveate_dspy.offline.rhetoric import cue_score
+from foveate_dspy.rhetoric import cue_score
 from foveate_dspy.offline.span_questions import generic_span_options, span_question_options
 from foveate_dspy.offline.text import Sentence, find_phrase, split_sentences, stem, word_count
 from foveate_dspy.offline.workbench import ArticleView, Workbench

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from foveate_dspy.offline.rhetoric import Device, detect_devices, split_at_cue
+from foveate_dspy.rhetoric import Device, detect_devices, split_at_cue
 from foveate_dspy.offline.span_questions import REPORTING_VERBS, SUBJECT_STARTERS
 from foveate_dspy.offline.templates import (
     DEVICE_TEMPLATES,
