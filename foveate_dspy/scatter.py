@@ -15,7 +15,6 @@ from foveate_dspy.extraction import ExtractionLog, dedupe, extract_valid, no_val
 from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
 from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
-from foveate_dspy.micro import dedupe
 from foveate_dspy.rules import keyword_problem
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords

@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 
 import dspy
-from scripted_lm import scripted_lm
+from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.calls import LEDGER, UsageLedger
 from foveate_dspy.corpus import Article
@@ -41,9 +41,8 @@ def teacher(keywords=lambda call_number: GOOD, sentences=lambda call_number: [SE
             return {"key_sentences": sentences(asked["key_sentences"])}
         if outputs == ("questions",):
             if "answers" in inputs:
-                return {"questions": [micro_question(x) if micro_question else f"Which detail {i} does it give?" for i, x in enumerate(inputs["answers"])]}
-            key = "keyword_groups" if "keyword_groups" in inputs else "key_sentences"
-            return {"questions": [f"What does the article say about {x}?" for x in inputs[key]]}
+                return batch_questions(inputs, lambda i, x: micro_question(x) if micro_question else f"Which detail {i} does it give?")
+            return batch_questions(inputs, lambda i, x: f"What does the article say about {x}?")
         if outputs == ("question",):
             return {"question": "Which city was the company founded in, and by whom?"}
         if outputs == ("answerable", "answer"):
