@@ -51,10 +51,18 @@ def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens:
     """A ``dspy.LM`` for a judge; keys come from the provider's usual environment variables."""
     import dspy
 
-    kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "cache": cache}
+    from evals.records import InputError
+    from foveate_dspy.teacher_settings import adapt
+
+    # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
+    sampling, adapted_max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
+    kwargs: dict[str, Any] = {**sampling, "max_tokens": adapted_max_tokens, "cache": cache}
     if api_base:
         kwargs["api_base"] = api_base
-    return dspy.LM(model, **kwargs)
+    try:
+        return dspy.LM(model, **kwargs)
+    except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
+        raise InputError(f"cannot build the judge {model!r}: {_clean(str(exc))}") from exc
 
 
 class DSPyJudge:

@@ -76,12 +76,18 @@ class LLMJudge:
 
         self.name = model
         self.threads = max(1, threads)
-        options: dict[str, Any] = {"temperature": temperature}
+        from foveate_dspy.teacher_settings import adapt
+
+        # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
+        options, max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
         if api_base:
             options["api_base"] = api_base
         if max_tokens:
             options["max_tokens"] = max_tokens
-        self.lm = lm if lm is not None else dspy.LM(model, **options)
+        try:
+            self.lm = lm if lm is not None else dspy.LM(model, **options)
+        except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
+            raise FinetuneError(f"cannot build the judge {model!r}: {' '.join(str(exc).split())[:300]}") from exc
         self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
         self.predict = dspy.Predict(JudgeAnswerCorrectness)
 

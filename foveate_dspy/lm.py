@@ -47,6 +47,8 @@ def check_teacher(model: str, api_base: str | None = None) -> None:
             f"unknown teacher {model!r}: give a provider-prefixed model such as openai/gpt-4o-mini, "
             "deepseek/deepseek-chat or hosted_vllm/NAME with --api-base, or 'offline'"
         ) from exc
+    if not model.split("/", 1)[-1].strip() or model.endswith("/"):
+        raise TeacherError(f"teacher {model!r} names no model after the provider {provider!r}: give e.g. {provider}/MODEL_NAME")
     if api_base is None:
         env = litellm.validate_environment(model=model)
         missing = env.get("missing_keys") or []
@@ -70,10 +72,14 @@ def build_lm(
     if model == OFFLINE:
         from foveate_dspy.offline import offline_lm
 
-        return offline_lm(model="offline/teacher", embedder=embedder, **sampling)
+        from foveate_dspy.teacher_settings import KEYS
+
+        return offline_lm(model="offline/teacher", embedder=embedder, **{k: v for k, v in sampling.items() if k in KEYS[:4]})
     import dspy
 
-    kwargs: dict[str, Any] = dict(sampling)
+    from foveate_dspy.teacher_settings import adapt
+
+    kwargs, max_tokens = adapt(model, dict(sampling), max_tokens)  # what this model accepts (notes what it drops)
     if api_base:
         kwargs["api_base"] = api_base
     return dspy.LM(model, cache=cache, max_tokens=max_tokens, num_retries=num_retries, **kwargs)

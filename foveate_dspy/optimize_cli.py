@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy import json_safe
 from foveate_dspy.optimize import HEURISTIC_JUDGE, OPTIMIZERS, OptimizeSettings
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def _optimized(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     save_program(optimized, saved, about)
-    (out_dir / RUN_REPORT).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / RUN_REPORT).write_text(json_safe.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return optimized, about
 
 
@@ -180,12 +181,13 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
         optimize_program,
     )
     from foveate_dspy.resynthesis import CREATIVE_LM
-    from foveate_dspy.sampling import CREATIVE, NORMAL
+    from foveate_dspy.sampling import CREATIVE_CONFIG
+    from foveate_dspy.teacher_settings import build_teachers
 
     lm_options = {"cache": settings.cache, "max_tokens": settings.max_tokens, "embedder": settings.embedder}
-    teacher = build_lm(settings.teacher, NORMAL, settings.api_base, **lm_options)
-    if settings.creative_teacher:
-        CREATIVE_LM.set(build_lm(settings.creative_teacher, CREATIVE, settings.creative_api_base, **lm_options))
+    teacher, creative, creative_settings = build_teachers(settings)
+    CREATIVE_LM.set(creative)
+    CREATIVE_CONFIG.set(creative_settings)
     if args.optimize_lm:
         proposer = build_lm(args.optimize_lm, {"temperature": 1.0}, args.optimize_lm_api_base, **lm_options)
     else:

@@ -62,6 +62,7 @@ from foveate_dspy.ratelimit import RequestGate, Ticket
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM
 from foveate_dspy.runner import ArticleResult, RunSettings, _run_article, program_digest
+from foveate_dspy.sampling import CREATIVE_CONFIG
 from foveate_dspy.usage import ArticleLedger
 
 if TYPE_CHECKING:
@@ -319,7 +320,7 @@ class ArticleWorker:
 
         from foveate_dspy.lm import build_lm, check_teacher
         from foveate_dspy.methods import build_program
-        from foveate_dspy.sampling import CREATIVE, NORMAL
+        from foveate_dspy.teacher_settings import build_teachers, mode
 
         check_teacher(settings.teacher, endpoints[0].url)
         if settings.creative_teacher:
@@ -331,12 +332,9 @@ class ArticleWorker:
             raise WorkerSetupError("the program built here differs from the driver's; install the same foveate_dspy version on every node")
         self.settings = settings
         self.program = program
-        self.lms = [build_lm(settings.teacher, NORMAL, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
-        self.creative = None
-        if settings.creative_teacher:
-            self.creative = build_lm(
-                settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-            )
+        normal = mode(settings.sampling, "normal")
+        self.lms = [build_lm(settings.teacher, normal, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
+        _, self.creative, self.creative_config = build_teachers(settings, teacher_lm=self.lms[0])
         self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
         priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
         self.ledger = UsageLedger(priced)
@@ -362,6 +360,7 @@ class ArticleWorker:
         LIMITER.set(self.gate)
         LIMITS.set(self.limits)
         CREATIVE_LM.set(self.creative)
+        CREATIVE_CONFIG.set(self.creative_config)
         with dspy.context(lm=self.lms[0], adapter=self.adapter):
             return list(await asyncio.gather(*(self._one(article_id, text, n) for _index, article_id, text, n in jobs)))
 

@@ -42,15 +42,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from foveate_dspy.budget import BudgetConfig, article_budgets
+from foveate_dspy.admission import ADMISSION, ArticleAdmission, History
+from foveate_dspy.call_ledger import CALL_LOG, WORK, CallLog, Work, spend_fields
 from foveate_dspy.calls import ARTICLE, LEDGER, LIMITER, LIMITS, LM_CALL_FAILED, ArticleScope, Pricing, RunLimits, UsageLedger
 from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
 from foveate_dspy.levels import LEVELS
-from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
+from foveate_dspy.lm import OFFLINE, public_api_base
 from foveate_dspy.ratelimit import Backoff, RequestGate
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM, DEMO_COUNT, MAX_RETRIES
-from foveate_dspy.sampling import CREATIVE, NORMAL
+from foveate_dspy.sampling import CREATIVE_CONFIG
 from foveate_dspy.store import DONE, STORE_NAME, RunStore, SettingsMismatch, StoreError
 from foveate_dspy.usage import ArticleLedger
 
@@ -85,6 +87,7 @@ class RunSettings:
     backoff: Backoff = field(default_factory=Backoff)  # LM retries: count and waits
     max_calls: int | None = None  # stop starting LM calls after this many (resumable)
     max_cost_usd: float | None = None  # stop once the estimated spend reaches this (resumable)
+    sampling: dict[str, dict[str, Any]] | None = None  # normal/creative modes (teacher_settings); None: the paper's
 
     def public(self) -> dict[str, Any]:
         """The settings as written to summary.json: no secrets, credentials stripped from URLs."""
@@ -111,6 +114,7 @@ class ArticleResult:
     level_failures: list[LevelFailure] = field(default_factory=list)
     error: str | None = None
     usage: ArticleLedger | None = None  # this article's own LM usage
+    attempt: str | None = None  # the call ledger's id of this run of the article (call_ledger.Work)
 
 
 class Tally:
@@ -228,7 +232,9 @@ async def _run_article(program: dspy.Module, article: Article, n: int, seed: int
     try:
         prediction = await program.acall(article=article.text, n=n, article_id=article.id, seed=seed)
     except Exception as exc:  # one article's bug or outage must not end the run
-        result.error = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+        from foveate_dspy.redaction import redact
+
+        result.error = f"{exc.__class__.__name__}: {redact(' '.join(str(exc).split()))[:300]}"
         return result
     result.items = prediction.results
     result.level_failures = prediction.level_failures
@@ -245,19 +251,31 @@ async def run_articles(
     """Run every article with bounded concurrency, calling `on_result` as each one finishes."""
     LIMITER.set(RequestGate(settings.max_concurrency, settings.rpm, settings.tpm, settings.request_timeout, settings.backoff))
     limits = LIMITS.get()
+    admission = ADMISSION.get()
     # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
     article_slots = asyncio.Semaphore(max(1, settings.max_concurrency))
 
     async def one(article: Article, n: int) -> None:
         async with article_slots:
-            if limits is not None and limits.stopped:
-                return  # stopped at a limit: start no new article
+            if limits is not None and (limits.stopped or limits.closed):
+                return  # stopped at a limit, or no article fits in what is left: start no new article
             scope = ArticleScope()
-            ARTICLE.set(scope)
-            result = await _run_article(program, article, n, settings.seed)
-        if scope.stopped:
-            return  # a call was refused at the limit: the article is incomplete, leave it for the resume
-        on_result(result)
+            if admission is not None and not await admission.enter(scope, n):
+                return
+            kept, cost = False, 0.0
+            try:
+                ARTICLE.set(scope)
+                work = Work.article(article.id)
+                WORK.set(work)
+                result = await _run_article(program, article, n, settings.seed)
+                result.attempt = work.attempt
+                if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
+                    on_result(result)
+                    kept = result.error is None
+                    cost = UsageLedger.totals(result.usage).cost_usd if result.usage is not None else 0.0  # its own, not the run's
+            finally:
+                if admission is not None:
+                    await admission.leave(scope, kept, cost)
 
     await asyncio.gather(*(one(a, n) for a, n in zip(articles, budgets)))
 
@@ -275,18 +293,16 @@ def run_local(
     teacher built here. Returns the request gate's utilisation (summary.json lm_concurrency)."""
     import dspy
 
-    teacher = teacher_lm or build_lm(settings.teacher, NORMAL, settings.api_base, settings.cache, settings.max_tokens, embedder=settings.embedder)
-    creative = None
-    if settings.creative_teacher:
-        creative = build_lm(
-            settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-        )
+    from foveate_dspy.teacher_settings import build_teachers
+
+    teacher, creative, creative_settings = build_teachers(settings, teacher_lm)
     concurrency: dict[str, Any] = {}
 
     async def main() -> None:
         LEDGER.set(ledger)
         LIMITS.set(limits)
         CREATIVE_LM.set(creative)
+        CREATIVE_CONFIG.set(creative_settings)
         await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
         concurrency.update(LIMITER.get().utilisation())
 
@@ -345,6 +361,7 @@ def run(
     teacher_lm: dspy.LM | None = None,
     log: Callable[[str], None] = _note,
     executor: Callable[..., dict[str, Any]] | None = None,
+    notes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
     summary it wrote. `force_new` moves an existing run aside first; `teacher_lm` replaces the
@@ -359,19 +376,24 @@ def run(
     program = program or build_program(settings)
     fingerprint = shaping_settings(settings, articles, program)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
-    limits = RunLimits(settings.max_calls, settings.max_cost_usd)
     store = RunStore.open(out_dir, fresh=force_new)
     store.redact(secrets_to_redact(settings))
+    # Limits are the run's totals: what earlier sessions paid for counts against them.
+    spent_calls, spent_cost = store.spent()
+    limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
     concurrency: dict[str, Any] = {}
     tally = Tally()
-    session = {"status": "failed", "skipped": 0}
+    session: dict[str, Any] = {"status": "failed", "skipped": 0, "notes": notes or {}}
     failure: BaseException | None = None
+    tokens: list[tuple[Any, Any]] = []
     try:
         if store.moved_to is not None:
             log(f"--force-new: moved the previous run's store and outputs to {store.moved_to}")
         pending = _plan(store, out_dir, articles, settings, fingerprint, log)
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
+        tokens.append((CALL_LOG, CALL_LOG.set(CallLog(store.path, store.session, ledger.pricing))))
+        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger))))
         if pending:
             filters = FilterChain(settings.filters, settings.filter_config)
 
@@ -383,7 +405,14 @@ def run(
                         filters.apply_article(result.items)
                     usage = result.usage.rows() if result.usage is not None else []
                     store.commit_article(
-                        result.article, result.items, result.level_failures, usage, teacher=settings.teacher, method=settings.method, error=retry
+                        result.article,
+                        result.items,
+                        result.level_failures,
+                        usage,
+                        teacher=settings.teacher,
+                        method=settings.method,
+                        error=retry,
+                        attempt=result.attempt,
                     )
                     result.error = retry
                     tally.add(result)
@@ -400,8 +429,25 @@ def run(
         session["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
+        session["tally"] = tally
         summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
+        for variable, token in reversed(tokens):
+            if variable is CALL_LOG:
+                variable.get().close()
+            variable.reset(token)
     return summary
+
+
+def _admission(store: RunStore, settings: RunSettings, limits: RunLimits, ledger: UsageLedger) -> ArticleAdmission:
+    """The run's article admission, taught by the articles earlier sessions finished."""
+    from foveate_dspy.estimate import article_calls
+
+    history = History()
+    for n, calls, cost in store.kept_article_calls():
+        history.prior += article_calls(settings, n)
+        history.calls += calls
+        history.cost += cost
+    return ArticleAdmission(limits, ledger, settings, history)
 
 
 def _length_filter(store: RunStore, settings: RunSettings) -> None:
@@ -438,7 +484,13 @@ def _finish(
         store.end_session(session["status"])
         summary = build_summary(store, settings, ledger, time.monotonic() - started)
         # None, or why the run stopped early (re-run the same command to continue)
-        summary["stopped"] = limits.stopped or ("interrupted" if session["status"] == "interrupted" else None)
+        summary["stopped"] = limits.stopped or limits.closed or ("interrupted" if session["status"] == "interrupted" else None)
+        summary.update(spend_fields(store.ledger(), settings.max_calls, settings.max_cost_usd))
+        summary.update(session["notes"])  # e.g. input_hygiene: what the corpus cleaning changed
+        tally = session.get("tally")
+        if tally is not None:
+            summary["this_run"]["articles_done"] = tally.articles_done
+            summary["this_run"]["articles_failed"] = len(tally.articles_failed)
         summary["lm_concurrency"] = concurrency
         summary["this_run"]["status"] = session["status"]
         summary["this_run"]["articles_skipped_done"] = session["skipped"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from foveate_dspy.prompt_hygiene import template_token_in
+
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‛": "'", "′": "'", "`": "'", "“": '"', "”": '"'})
 
 # A refusal wherever it appears.
@@ -61,4 +63,7 @@ def rejection_reason(instruction: str | None, answer: str | None, answerable: bo
         return "empty answer"
     if is_unknown_answer(answer):
         return f"the answer is a refusal ({answer.strip()[:80]!r})"
+    token = template_token_in(instruction, answer)
+    if token is not None:  # a control token in a training pair teaches the student to emit it
+        return f"the pair contains prompt markup {token!r}"
     return None
