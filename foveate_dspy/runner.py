@@ -255,7 +255,26 @@ async def run_articles(
     # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
     article_slots = asyncio.Semaphore(max(1, settings.max_concurrency))
 
+    tasks: list[asyncio.Task] = []
+
+    def stop_others() -> None:
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+
     async def one(article: Article, n: int) -> None:
+        try:
+            await run_one(article, n)
+        except KeyboardInterrupt:  # raised inside a request (its thread): stop the run like Ctrl-C
+            stop_others()
+            raise _Interrupted() from None
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            stop_others()
+            raise
+
+    async def run_one(article: Article, n: int) -> None:
         async with article_slots:
             if limits is not None and (limits.stopped or limits.closed):
                 return  # stopped at a limit, or no article fits in what is left: start no new article
@@ -277,7 +296,21 @@ async def run_articles(
                 if admission is not None:
                     await admission.leave(scope, kept, cost)
 
-    await asyncio.gather(*(one(a, n) for a, n in zip(articles, budgets)))
+    # Every task is awaited to its end, so none is left pending or with an unretrieved exception
+    # (asyncio's "Task was destroyed" and "never retrieved" noise after Ctrl-C).
+    tasks.extend(asyncio.ensure_future(one(a, n)) for a, n in zip(articles, budgets))
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+    if any(isinstance(e, _Interrupted) for e in errors):
+        raise _Interrupted()
+    if errors:
+        raise errors[0]
+
+
+class _Interrupted(Exception):
+    """A KeyboardInterrupt that surfaced inside the event loop; `run_local` raises it again as
+    KeyboardInterrupt once the loop is closed (raised inside a task, asyncio would abandon the
+    loop's other tasks mid-flight)."""
 
 
 def run_local(
@@ -309,8 +342,11 @@ def run_local(
     adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
     # No LM history: a run's calls are counted in the ledger and kept in the store, and DSPy's
     # per-call history entries (up to 10,000 full prompts per LM) cost ~15% of a call's CPU.
-    with dspy.context(lm=teacher, adapter=adapter, disable_history=True):
-        asyncio.run(main())
+    try:
+        with dspy.context(lm=teacher, adapter=adapter, disable_history=True):
+            asyncio.run(main())
+    except _Interrupted:
+        raise KeyboardInterrupt from None
     return concurrency
 
 

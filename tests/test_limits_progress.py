@@ -40,31 +40,33 @@ def _summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.slow
-def test_topping_up_the_call_limit_saves_articles_at_every_step(tmp_path: Path, shared_data: Path, repo_root: Path) -> None:
+def test_topping_up_the_call_limit_saves_articles_at_every_step(tmp_path: Path, shared_data: Path) -> None:
     """--max-calls 30, then 60, 90, ...: every step saves at least one whole article, and the run
-    pays about what an unlimited run pays (the issue: five runs paid 146 calls and saved nothing)."""
-    with LoopbackServer(respond=http_reply, latency=0.01, max_seconds=280) as server:
-        reference = _compile(repo_root, _args(shared_data, server.url), tmp_path / "unlimited")
-        assert reference.returncode == 0, reference.stderr
-        unlimited = _summary(tmp_path / "unlimited")["lm_calls_total"]
-        assert unlimited == server.stats.requests
-        out = tmp_path / "topped-up"
-        done, steps, limit = 0, [], 30
-        before = server.stats.requests
-        while True:
-            step = _compile(repo_root, _args(shared_data, server.url, "--max-calls", str(limit)), out)
-            assert step.returncode == 0, step.stderr
-            summary = _summary(out)
-            steps.append((limit, summary["articles_done"], summary["lm_calls_total"]))
-            assert summary["lm_calls_total"] <= limit  # the limit is the run's total and is never exceeded
-            assert summary["articles_done"] > done, steps  # every budget step saves at least one article
-            done = summary["articles_done"]
-            if summary["complete"]:
-                break
-            assert "--max-calls" in summary["stopped"] and "re-run with --max-calls" in step.stderr
-            limit += 30
-        paid = server.stats.requests - before
+    pays about what an unlimited run pays (the issue: five runs paid 146 calls and saved nothing).
+    In-process, for speed: benchmarks/limits_topup.py runs the same steps as subprocesses."""
+    from foveate_dspy.compile import main as compile_main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENAI_API_KEY", "sk-loopback-test")
+        with LoopbackServer(respond=http_reply, latency=0.01, max_seconds=280) as server:
+            assert compile_main([*_args(shared_data, server.url), "--out", str(tmp_path / "unlimited")]) == 0
+            unlimited = _summary(tmp_path / "unlimited")["lm_calls_total"]
+            assert unlimited == server.stats.requests
+            out = tmp_path / "topped-up"
+            done, steps, limit = 0, [], 30
+            before = server.stats.requests
+            while True:
+                assert compile_main([*_args(shared_data, server.url, "--max-calls", str(limit)), "--out", str(out)]) == 0
+                summary = _summary(out)
+                steps.append((limit, summary["articles_done"], summary["lm_calls_total"]))
+                assert summary["lm_calls_total"] <= limit  # the limit is the run's total and is never exceeded
+                assert summary["articles_done"] > done, steps  # every budget step saves at least one article
+                done = summary["articles_done"]
+                if summary["complete"]:
+                    break
+                assert "--max-calls" in summary["stopped"]
+                limit += 30
+            paid = server.stats.requests - before
     assert summary["lm_calls_total"] == paid  # the ledger holds every request the server received
     assert summary["lm_calls_by_outcome"]["kept"] + summary["lm_calls_by_outcome"]["lost"] == paid
     assert paid <= 1.10 * unlimited, steps
@@ -74,6 +76,7 @@ def test_topping_up_the_call_limit_saves_articles_at_every_step(tmp_path: Path, 
     )
 
 
+@pytest.mark.slow
 def test_the_same_command_after_the_limit_makes_no_call_and_says_how_to_raise_it(
     tmp_path: Path, shared_data: Path, repo_root: Path
 ) -> None:
@@ -105,6 +108,7 @@ def _articles_done(run_dir: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_after_kill_9_the_ledger_holds_every_request_the_server_received(tmp_path: Path, shared_data: Path, repo_root: Path) -> None:
     out = tmp_path / "killed"
     with LoopbackServer(respond=http_reply, latency=0.2, max_seconds=200) as server:
