@@ -90,10 +90,10 @@ class CallLog:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA synchronous=NORMAL")  # per connection: see the module docstring
 
-    def started(self, stage: str, model: str | None) -> int | None:
+    def started(self, stage: str, model: str | None, phase: str | None = None) -> int | None:
         """Insert the row of a request about to be sent; returns its id (None if it could not be
         written: the ledger never fails a request, the article commit reports a broken disk)."""
-        work = WORK.get()
+        work = WORK.get() if phase is None else Work(phase)
         with self._lock, contextlib.suppress(sqlite3.Error):
             cursor = self.db.execute(
                 "INSERT INTO calls (session, phase, article_id, attempt, stage, model, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -123,6 +123,13 @@ class CallLog:
                 " cost_usd = ?, priced = ? WHERE id = ?",
                 (time.time(), int(failed), inputs, outputs, cached, cost, int(priced), row),
             )
+
+    def adopt(self, session: int) -> None:
+        """Give the rows written before the session began (optimisation runs before the run's
+        settings are checked and its session starts) to that session."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.db.execute("UPDATE calls SET session = ? WHERE session = ?", (session, self.session))
+        self.session = session
 
     def close(self) -> None:
         with self._lock:

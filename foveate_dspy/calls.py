@@ -469,7 +469,12 @@ async def _in_thread(predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.L
         raise
 
 
+CALLER_RETRIES: ContextVar[bool] = ContextVar("foveate_caller_retries", default=False)
+"""True inside call_predictor's request: it retries, so an LM-level gate (optimize_gate) must not."""
+
+
 def _call(predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None) -> dspy.Prediction:
+    CALLER_RETRIES.set(True)  # this thread's copied context only
     with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
         current = dspy.settings.lm
         # Only provider-backed LMs take a timeout; a custom engine (the offline teacher) refuses

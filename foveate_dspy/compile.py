@@ -7,6 +7,7 @@ exits with status 2, so a misspelt flag never costs API money.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -329,12 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
         with sigterm_like_ctrl_c():
-            program = prepare(args, settings, articles, out)
             summary = run(
                 articles,
                 out,
                 settings,
-                program=program,
+                program_factory=functools.partial(prepare, args, settings, articles, out),
                 progress=not args.quiet,
                 force_new=args.force_new,
                 executor=executor,

@@ -398,19 +398,20 @@ def run(
     log: Callable[[str], None] = _note,
     executor: Callable[..., dict[str, Any]] | None = None,
     notes: dict[str, Any] | None = None,
+    program_factory: Callable[[Any], dspy.Module] | None = None,
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
     summary it wrote. `force_new` moves an existing run aside first; `teacher_lm` replaces the
     LM built from `settings.teacher` (a scripted LM in tests; local executor only). `executor`
     runs the pending articles elsewhere, with `run_local`'s arguments (ray_executor.RayExecutor);
     planning, commits and exports stay here either way. Raises StoreError (its subclass
-    SettingsMismatch for a directory holding another configuration's run)."""
+    SettingsMismatch for a directory holding another configuration's run). `program_factory`
+    makes the program once the run directory is locked, given an optimize_gate.SyncGate that puts
+    its LM calls (an optimisation) under the run's limits, pacing, retries and call ledger."""
     from foveate_dspy.methods import build_program
     from foveate_dspy.progress import RunProgress
 
     started = time.monotonic()
-    program = program or build_program(settings)
-    fingerprint = shaping_settings(settings, articles, program)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
     store = RunStore.open(out_dir, fresh=force_new)
     store.redact(secrets_to_redact(settings))
@@ -422,13 +423,31 @@ def run(
     session: dict[str, Any] = {"status": "failed", "skipped": 0, "notes": notes or {}}
     failure: BaseException | None = None
     tokens: list[tuple[Any, Any]] = []
+    logs: list[CallLog] = []
     try:
         if store.moved_to is not None:
             log(f"--force-new: moved the previous run's store and outputs to {store.moved_to}")
+        early_log = None
+        if program is None and program_factory is not None:
+            from foveate_dspy.optimize_gate import SyncGate
+
+            # Calls made before the session begins are the session's once it does (CallLog.adopt).
+            early_log = CallLog(store.path, 0, ledger.pricing)
+            logs.append(early_log)
+            # Not CALL_LOG: the gate writes these rows itself, and the program's own calls run in
+            # DSPy's worker threads, which may carry this context along.
+            gate = SyncGate(limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff)
+            program = program_factory(gate)
+        program = program or build_program(settings)
+        fingerprint = shaping_settings(settings, articles, program)
         pending = _plan(store, out_dir, articles, settings, fingerprint, log)
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
-        tokens.append((CALL_LOG, CALL_LOG.set(CallLog(store.path, store.session, ledger.pricing))))
+        if early_log is not None:
+            early_log.adopt(store.session)
+        else:
+            logs.append(CallLog(store.path, store.session, ledger.pricing))
+        tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
         tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger))))
         if pending:
             filters = FilterChain(settings.filters, settings.filter_config)
@@ -468,9 +487,9 @@ def run(
         session["tally"] = tally
         summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
         for variable, token in reversed(tokens):
-            if variable is CALL_LOG:
-                variable.get().close()
             variable.reset(token)
+        for call_log in logs:
+            call_log.close()
     return summary
 
 
