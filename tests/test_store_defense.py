@@ -15,7 +15,6 @@ from network_helpers import ARTICLES, scripted_teacher
 
 from foveate_dspy.compile import main as compile_main
 from foveate_dspy.export import main as export_main
-from foveate_dspy.export import remove_stale_tmp, write_json
 from foveate_dspy.loopback import LoopbackServer
 
 
@@ -96,6 +95,8 @@ def test_a_store_without_a_run_never_overwrites_exports(corpus: Path, finished_r
 
 
 def test_temporary_files_of_a_killed_export_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    from foveate_dspy.export import remove_stale_tmp, write_json
+
     target = tmp_path / "instructions.jsonl"
     # A writer killed mid-export left its temporary file; its pid no longer runs.
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
