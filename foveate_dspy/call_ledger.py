@@ -90,10 +90,10 @@ class CallLog:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA synchronous=NORMAL")  # per connection: see the module docstring
 
-    def started(self, stage: str, model: str | None, phase: str | None = None) -> int | None:
+    def started(self, stage: str, model: str | None, phase: str | None = None, work: Work | None = None) -> int | None:
         """Insert the row of a request about to be sent; returns its id (None if it could not be
         written: the ledger never fails a request, the article commit reports a broken disk)."""
-        work = WORK.get() if phase is None else Work(phase)
+        work = work or (WORK.get() if phase is None else Work(phase))
         with self._lock, contextlib.suppress(sqlite3.Error):
             cursor = self.db.execute(
                 "INSERT INTO calls (session, phase, article_id, attempt, stage, model, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -134,6 +134,17 @@ class CallLog:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+
+def record_replayed(calls: list[tuple[Any, ...]], work: Work) -> None:
+    """Write calls a Ray worker made (ray_executor.Outcome.calls) once their article comes back:
+    the workers have no connection to the store."""
+    log = CALL_LOG.get()
+    if log is None:
+        return
+    for stage, usage_by_model, failed, *_ in calls:
+        row = log.started(stage, next(iter(usage_by_model), None), work=work)
+        log.finished(row, usage_by_model, failed)
 
 
 def record_start(stage: str, model: str | None) -> int | None:

@@ -316,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         from foveate_dspy.runner import compute_budgets
 
         print(describe(estimate_run(articles, compute_budgets(articles, settings), settings), settings), file=sys.stderr)
+        if args.optimize:
+            print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
         return 0
     from foveate_dspy.optimize import OptimizeError
     from foveate_dspy.optimize_cli import prepare

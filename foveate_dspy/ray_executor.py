@@ -44,6 +44,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy.call_ledger import Work, record_replayed
 from foveate_dspy.calls import (
     ARTICLE,
     LEDGER,
@@ -143,10 +144,10 @@ class RequestBroker:
     worker, the new process registers under the same actor id and the dead one's grants are
     released, so a crash never shrinks the bound for the rest of the run."""
 
-    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint]) -> None:
+    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint], spent_calls: int = 0, spent_cost: float = 0.0) -> None:
         self.gate = RequestGate(settings.max_concurrency, settings.rpm, settings.tpm)
         self.pool = EndpointPool(endpoints, settings.max_concurrency)
-        self.limits = RunLimits(settings.max_calls, settings.max_cost_usd)
+        self.limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
         self.grants: dict[int, tuple[str, int, Any, Ticket]] = {}  # id -> (token, endpoint, admission, ticket)
         self.workers: dict[str, str] = {}  # worker (actor id) -> the token of its live process
         self.retired: set[str] = set()
@@ -469,7 +470,8 @@ class RayExecutor:
         # the next batch, so each worker keeps spare articles waiting at the broker, which alone
         # bounds the requests in flight.
         per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
-        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints)
+        # Limits are the run's totals: the broker starts from what earlier sessions spent.
+        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints, limits.started_calls, limits.cost_before)
         try:
             state = program.dump_state()
         except Exception:  # a program that cannot save its state: the workers build it from the settings
@@ -504,7 +506,11 @@ class RayExecutor:
                     limits.stop(outcome.stopped)
                     continue
                 article, n = pending[index]
-                on_result(ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger)))
+                work = Work.article(article.id)
+                record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
+                result = ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger))
+                result.attempt = work.attempt
+                on_result(result)
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:
             cause = _root_cause(exc)

@@ -448,7 +448,7 @@ def run(
         else:
             logs.append(CallLog(store.path, store.session, ledger.pricing))
         tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
-        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger))))
+        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, pending))))
         if pending:
             filters = FilterChain(settings.filters, settings.filter_config)
 
@@ -493,16 +493,23 @@ def run(
     return summary
 
 
-def _admission(store: RunStore, settings: RunSettings, limits: RunLimits, ledger: UsageLedger) -> ArticleAdmission:
-    """The run's article admission, taught by the articles earlier sessions finished."""
-    from foveate_dspy.estimate import article_calls
+def _admission(
+    store: RunStore, settings: RunSettings, limits: RunLimits, ledger: UsageLedger, pending: list[tuple[Article, int]]
+) -> ArticleAdmission:
+    """The run's article admission, taught by the articles earlier sessions finished; under a cost
+    limit, before any call is priced, a call's cost is guessed from the prompt sizes (estimate.py)."""
+    from foveate_dspy.estimate import article_calls, estimate_run
 
     history = History()
     for n, calls, cost in store.kept_article_calls():
         history.prior += article_calls(settings, n)
         history.calls += calls
         history.cost += cost
-    return ArticleAdmission(limits, ledger, settings, history)
+    prior_cost = None
+    if settings.max_cost_usd is not None and pending:
+        guess = estimate_run([a for a, _ in pending[:100]], [n for _, n in pending[:100]], settings)
+        prior_cost = guess.cost_usd / guess.calls if guess.cost_usd and guess.calls else None
+    return ArticleAdmission(limits, ledger, settings, history, prior_cost)
 
 
 def _length_filter(store: RunStore, settings: RunSettings) -> None:
