@@ -89,6 +89,10 @@ class CallLog:
         self._lock = threading.Lock()
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA synchronous=NORMAL")  # per connection: see the module docstring
+        # Two small transactions per call would grow the WAL by megabytes between SQLite's default
+        # checkpoints (every 1000 pages); checkpoint often and keep the file short instead.
+        self.db.execute("PRAGMA wal_autocheckpoint=64")
+        self.db.execute("PRAGMA journal_size_limit=1048576")
 
     def started(self, stage: str, model: str | None, phase: str | None = None, work: Work | None = None) -> int | None:
         """Insert the row of a request about to be sent; returns its id (None if it could not be

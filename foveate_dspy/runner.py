@@ -485,11 +485,11 @@ def run(
         raise
     finally:
         session["tally"] = tally
-        summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
         for variable, token in reversed(tokens):
             variable.reset(token)
-        for call_log in logs:
+        for call_log in logs:  # before the store closes: it folds the WAL back only when it is the last connection
             call_log.close()
+        summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
     return summary
 
 
