@@ -7,7 +7,6 @@ commands so that ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path

@@ -8,7 +8,6 @@ at equal size by default (the smallest set's size, several seeds), because SelfB
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -7,13 +7,12 @@ user-fixable problem surfaces as one `finetune: error: ...` line and exit status
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from foveate_dspy import json_safe
 from finetune.config import PROMPT_FORMATS, add_train_flags, resolve_config
 from finetune.errors import FinetuneError
+from foveate_dspy import json_safe
 
 EPILOG = "Defaults follow the Self-Foveate paper (arXiv 2507.23440), appendix I."
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from foveate_dspy import json_safe
 from finetune.errors import FinetuneError
 from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
@@ -29,6 +28,7 @@ from finetune.prompts import CONTEXT_INSTRUCTION
 from finetune.records import TestQuestion, load_questions
 from finetune.scoring import best_recall
 from finetune.train import file_sha256
+from foveate_dspy import json_safe
 
 EVAL_CONFIG = "eval_config.json"
 ITEMS = "items.jsonl"

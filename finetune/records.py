@@ -7,13 +7,12 @@ files are written by other tools and edited by hand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from foveate_dspy import json_safe
 from finetune.errors import FinetuneError
+from foveate_dspy import json_safe
 from foveate_dspy.jsonl import read_objects
 
 

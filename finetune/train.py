@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from foveate_dspy import json_safe
 from finetune.config import TrainConfig
 from finetune.errors import FinetuneError
 from finetune.modeling import (
@@ -36,6 +35,7 @@ from finetune.modeling import (
     resolve_model_source,
 )
 from finetune.records import load_instructions
+from foveate_dspy import json_safe
 
 SUMMARY = "train_summary.json"
 LOG_HISTORY = "log_history.jsonl"

@@ -180,6 +180,7 @@ def _optimized(
 
 
 def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Article], program: dspy.Module, gate: SyncGate | None):
+    from foveate_dspy.call_ledger import JUDGE, OPTIMIZE
     from foveate_dspy.lm import OFFLINE, build_lm
     from foveate_dspy.optimize import (
         HeuristicJudge,
@@ -188,7 +189,6 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
         describe,
         optimize_program,
     )
-    from foveate_dspy.call_ledger import JUDGE, OPTIMIZE
     from foveate_dspy.optimize_gate import gated
     from foveate_dspy.resynthesis import CREATIVE_LM
     from foveate_dspy.sampling import CREATIVE_CONFIG
