@@ -82,18 +82,17 @@ def test_max_calls_stops_cleanly_and_a_raised_limit_resumes(
     assert records == unlimited["records"] and set(committed) <= set(records)
 
 
-def test_max_cost_stops_once_the_estimated_spend_is_reached(corpus: Path, tmp_path: Path, unlimited: dict) -> None:
+def test_max_cost_admits_only_the_articles_the_limit_can_pay_for(corpus: Path, tmp_path: Path, unlimited: dict) -> None:
     out = tmp_path / "run"
     with LoopbackServer(scripted_teacher) as server:
         # A priced model name: the loopback answers any model, LiteLLM prices gpt-4o-mini's usage.
-        assert compile_main(compile_args(corpus, out, server.url, "--max-cost-usd", "0.002", teacher="openai/gpt-4o-mini")) == 0
+        assert compile_main(compile_args(corpus, out, server.url, "--max-cost-usd", "0.004", teacher="openai/gpt-4o-mini")) == 0
         requests = server.snapshot()["requests"]
     summary = summary_of(out)
-    assert summary["stopped"].startswith("--max-cost-usd 0.002 reached")
-    # The session's spend reached the limit; the summary's own cost counts committed articles only.
-    assert summary["this_run"]["cost_usd"] >= 0.002 and not summary["complete"]
-    assert summary["cost_usd"] <= summary["this_run"]["cost_usd"]
-    assert requests < unlimited["summary"]["lm_calls"]
+    assert summary["stopped"].startswith("--max-cost-usd 0.004") and not summary["complete"]
+    assert summary["articles_done"] >= 1 and summary["lm_calls_by_outcome"]["lost"] == 0  # whole articles, none cut short
+    assert summary["lm_calls_total"] == requests < unlimited["summary"]["lm_calls"]
+    assert summary["cost_usd_total"] <= 0.004 and summary["limits"]["cost_left_usd"] == pytest.approx(0.004 - summary["cost_usd_total"], abs=1e-6)
 
 
 def test_max_cost_refuses_an_unpriced_model_before_any_call(
