@@ -7,13 +7,13 @@ commands so that ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from evals.tokenizers import DEFAULT_TOKENIZER, TOKENIZERS
+from foveate_dspy import json_safe
 
 INPUT_HELP = """\
 inputs are [NAME=]SOURCE, SOURCE one of:
@@ -246,7 +246,7 @@ def _load(specs: Sequence[str]) -> list[Any]:
 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json_safe.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _fmt(value: float | None, std: float | None = None) -> str:
@@ -383,7 +383,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         with args.ratings.open("w", encoding="utf-8") as handle:
             for q in summaries:
                 for row in q.ratings:
-                    handle.write(json.dumps({"method": q.method, **row}, ensure_ascii=False) + "\n")
+                    handle.write(json_safe.dumps({"method": q.method, **row}, ensure_ascii=False) + "\n")
     return EXIT_OK
 
 
@@ -495,6 +495,14 @@ COMMANDS = {"contamination": cmd_contamination, "diversity": cmd_diversity, "dif
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from evals.records import InputError
+    from foveate_dspy.cli_numbers import non_finite
+
+    problem = non_finite(args) or (
+        "--tolerance must be >= 0" if isinstance(getattr(args, "tolerance", None), float) and args.tolerance < 0 else None
+    )
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INPUT
 
     try:
         return COMMANDS[args.command](args)

@@ -49,9 +49,16 @@ def _clean(text: str, limit: int = 300) -> str:
 
 def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens: int, cache: bool = True) -> Any:
     """A ``dspy.LM`` for a judge; keys come from the provider's usual environment variables."""
+    from evals.records import InputError
     from foveate_dspy.local_server import judge_lm
+    from foveate_dspy.teacher_settings import adapt
 
-    return judge_lm(model, api_base, temperature=temperature, max_tokens=max_tokens, cache=cache)
+    # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
+    sampling, adapted_max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
+    try:
+        return judge_lm(model, api_base, **sampling, max_tokens=adapted_max_tokens, cache=cache)
+    except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
+        raise InputError(f"cannot build the judge {model!r}: {_clean(str(exc))}") from exc
 
 
 class DSPyJudge:

@@ -10,6 +10,7 @@ vanished number is how regressions hide.
 from __future__ import annotations
 
 import fnmatch
+import math
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,9 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
             sep = ""
         if not sep or not name:
             raise InputError(f"--metric-tolerance expects NAME=NUMBER, got {item!r}")
+        if not math.isfinite(overrides[name]) or overrides[name] < 0:
+            # NaN compares false with everything: a NaN tolerance would pass every regression
+            raise InputError(f"--metric-tolerance {item!r}: the tolerance must be a finite number >= 0")
     return overrides
 
 

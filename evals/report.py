@@ -8,12 +8,12 @@ at equal size by default (the smallest set's size, several seeds), because SelfB
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from foveate_dspy import json_safe
 from evals.diversity import DiversityResult, measure_diversity
 from evals.embedding import DEFAULT_EMBEDDER, Embedder, embedder_label, load_embedder
 from evals.judging import DEFAULT_THREADS, OFFLINE_JUDGE, make_difficulty_judge, make_quality_judge
@@ -285,7 +285,7 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
             written[key] = path
     images = {key: path.name for key, path in written.items()}
     written["report.json"] = out_dir / "report.json"
-    written["report.json"].write_text(json.dumps(report.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    written["report.json"].write_text(json_safe.dumps(report.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written["report.md"] = out_dir / "report.md"
     written["report.md"].write_text(render_markdown(report.data, images), encoding="utf-8")
     if report.quality:
@@ -293,5 +293,5 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
         with written["quality_ratings.jsonl"].open("w", encoding="utf-8") as handle:
             for summary in report.quality:
                 for row in summary.ratings:
-                    handle.write(json.dumps({"method": summary.method, **row}, ensure_ascii=False) + "\n")
+                    handle.write(json_safe.dumps({"method": summary.method, **row}, ensure_ascii=False) + "\n")
     return written

@@ -7,12 +7,12 @@ user-fixable problem surfaces as one `finetune: error: ...` line and exit status
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from finetune.config import PROMPT_FORMATS, add_train_flags, resolve_config
 from finetune.errors import FinetuneError
+from foveate_dspy import json_safe
 
 EPILOG = "Defaults follow the Self-Foveate paper (arXiv 2507.23440), appendix I."
 
@@ -264,7 +264,7 @@ def run_train(args: argparse.Namespace) -> int:
         show_progress=not args.no_progress,
         decontaminate=_decontamination(args),
     )
-    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    print(json_safe.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0
 
 
@@ -340,6 +340,12 @@ HANDLERS = {"train": run_train, "evaluate": run_evaluate, "compare": run_compare
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from foveate_dspy.cli_numbers import non_finite
+
+    problem = non_finite(args)
+    if problem:
+        print(f"finetune: error: {problem}", file=sys.stderr)
+        return 2
     try:
         return HANDLERS[args.command](args)
     except FinetuneError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,8 +109,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 raise ValueError(value)
             return int(value)
         if kind == "float":
-            if isinstance(value, bool):
-                raise ValueError(value)
+            if isinstance(value, bool) or not math.isfinite(float(value)):
+                raise ValueError(value)  # NaN passes every range check written as `value <= 0`
             return float(value)
         if isinstance(value, (dict, list)):
             raise ValueError(value)

@@ -29,6 +29,7 @@ from finetune.records import TestQuestion, load_questions
 from finetune.retrieval import BM25Retriever
 from finetune.scoring import best_recall
 from finetune.train import file_sha256
+from foveate_dspy import json_safe
 
 EVAL_CONFIG = "eval_config.json"
 ITEMS = "items.jsonl"
@@ -71,7 +72,7 @@ def _prepare_out(out: Path, config: dict[str, Any], overwrite: bool) -> None:
             for name in (EVAL_CONFIG, ITEMS, SUMMARY):
                 (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / EVAL_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out / EVAL_CONFIG).write_text(json_safe.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def read_items(path: Path, log: Callable[[str], None] = _log) -> list[dict[str, Any]]:
@@ -90,7 +91,7 @@ def read_items(path: Path, log: Callable[[str], None] = _log) -> list[dict[str, 
             if lineno != len(lines):
                 raise FinetuneError(f"{path}:{lineno}: not valid JSON; delete the file to start over") from None
             log(f"{path}:{lineno}: dropping a torn last line; that item is redone")
-            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            path.write_text("".join(json_safe.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return rows
 
 
@@ -222,7 +223,7 @@ def evaluate(
             round(generated / timings["generation_seconds"], 1) if timings["generation_seconds"] else None
         ),
     }
-    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
 
@@ -280,7 +281,7 @@ def _answer_and_judge(
                         "recall": best_recall(answer.text, item.answers),
                         "verdict": verdict,
                     }
-                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    sink.write(json_safe.dumps(row, ensure_ascii=False) + "\n")
                     new_rows.append(row)
                 sink.flush()
                 bar.update(len(batch))

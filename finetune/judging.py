@@ -83,7 +83,10 @@ class LLMJudge:
 
         self.name = model
         self.threads = max(1, threads)
-        options: dict[str, Any] = {"temperature": temperature}
+        from foveate_dspy.teacher_settings import adapt
+
+        # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
+        options, max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
         if api_base:
             options["api_base"] = api_base
         if max_tokens:
@@ -92,7 +95,10 @@ class LLMJudge:
             from foveate_dspy.local_server import judge_lm
 
             api = options.pop("api_base", None)
-            lm = judge_lm(model, api, **options)
+            try:
+                lm = judge_lm(model, api, **options)
+            except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
+                raise FinetuneError(f"cannot build the judge {model!r}: {' '.join(str(exc).split())[:300]}") from exc
         self.lm = lm
         from foveate_dspy.output_mode import JudgeAdapter
 

@@ -7,12 +7,12 @@ files are written by other tools and edited by hand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from finetune.errors import FinetuneError
+from foveate_dspy import json_safe
 from foveate_dspy.jsonl import read_objects
 
 
@@ -138,4 +138,4 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     """Write rows as JSON Lines (UTF-8, one object per line)."""
     with Path(path).open("w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(json_safe.dumps(row, ensure_ascii=False) + "\n")

@@ -36,6 +36,7 @@ from finetune.modeling import (
     resolve_model_source,
 )
 from finetune.records import load_instructions
+from foveate_dspy import json_safe
 
 SUMMARY = "train_summary.json"
 DECONTAMINATION = "decontamination.json"
@@ -179,7 +180,7 @@ def _callbacks(out: Path, show_progress: bool, log: Callable[[str], None]) -> li
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and state.is_world_process_zero:
                 with (out / LOG_HISTORY).open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+                    handle.write(json_safe.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
 
     class ProgressReporter(TrainerCallback):
         """A step bar and one loss line per log on stderr, keeping stdout for the summary."""
@@ -279,9 +280,9 @@ def train(
         log(f"{truncated} of {len(records)} records exceed cutoff_len={config.cutoff_len} tokens and were truncated")
     out.mkdir(parents=True, exist_ok=True)
     manifest["prompt_format"] = fmt
-    (out / RUN_CONFIG).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (out / RUN_CONFIG).write_text(json_safe.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if contamination is not None:
-        (out / DECONTAMINATION).write_text(json.dumps(contamination, indent=2) + "\n", encoding="utf-8")
+        (out / DECONTAMINATION).write_text(json_safe.dumps(contamination, indent=2) + "\n", encoding="utf-8")
 
     model = load_causal_lm(base, quant=config.quant, double_quant=config.double_quant)
     if config.quant:
@@ -388,7 +389,7 @@ def train(
         **_peak_memory(),
         "config": dataclasses.asdict(config),
     }
-    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
     log(
         f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, "
         f"adapter in {out / ADAPTER_DIR}"

@@ -44,7 +44,7 @@ from typing import Any
 
 import dspy
 
-from foveate_dspy import dspy_call_caches, threadsafe_ast
+from foveate_dspy import call_ledger, dspy_call_caches, threadsafe_ast
 from foveate_dspy.adapters import PARSE_NOTES
 from foveate_dspy.ratelimit import Backoff, RequestGate, Ticket, estimate_tokens
 
@@ -197,13 +197,21 @@ class RunStopped(Exception):
 class RunLimits:
     """--max-calls and --max-cost-usd, plus the reason the run stopped, once it has.
 
-    Calls are counted as they are admitted, so the call limit is never exceeded; cost is known
-    only after a reply, so the cost limit may be overshot by the calls already in flight."""
+    Both limits are the run's totals across sessions: `started_calls` and `cost_before` start at
+    what the store's call ledger says earlier sessions paid for. Calls are counted as they are
+    admitted, so the call limit is never exceeded; cost is known only after a reply, so the cost
+    limit may be overshot by the calls already in flight. `closed` is set when no new article
+    fits in what is left (admission.ArticleAdmission): articles in flight still finish."""
 
     max_calls: int | None = None
     max_cost_usd: float | None = None
     stopped: str | None = None
     started_calls: int = 0
+    cost_before: float = 0.0  # USD spent by earlier sessions of the run
+    closed: str | None = None
+
+    def spent_cost(self, ledger: UsageLedger | None) -> float:
+        return self.cost_before + (ledger.totals().cost_usd if ledger is not None else 0.0)
 
     def stop(self, reason: str) -> None:
         if self.stopped is None:
@@ -214,7 +222,7 @@ class RunLimits:
         if self.stopped is None and self.max_calls is not None and self.started_calls >= self.max_calls:
             self.stop(f"--max-calls {self.max_calls} reached")
         if self.stopped is None and self.max_cost_usd is not None and ledger is not None:
-            spent = ledger.totals().cost_usd
+            spent = self.spent_cost(ledger)
             if spent >= self.max_cost_usd:
                 self.stop(f"--max-cost-usd {self.max_cost_usd:g} reached (estimated ${spent:.4f} spent)")
         if self.stopped is not None:
@@ -223,6 +231,9 @@ class RunLimits:
                 scope.stopped = True
             raise RunStopped(self.stopped)
         self.started_calls += 1
+        scope = ARTICLE.get()
+        if scope is not None:
+            scope.calls += 1
 
 
 @dataclass
@@ -231,6 +242,7 @@ class ArticleScope:
     knows not to commit a result that is missing work."""
 
     stopped: bool = False
+    calls: int = 0  # requests admitted for this article so far (the admission's reserve shrinks by these)
 
 
 # Run-scoped hooks, set by the runner; a bare program (e.g. inside a teleprompter) works without.
@@ -354,7 +366,10 @@ def describe_error(exc: BaseException) -> str:
     problem = parse_problem(exc)
     if problem is not None:
         return f"{PARSE_FAILED} into the expected fields: {problem}"
-    text = " ".join(str(exc).split()) or "no message"
+    from foveate_dspy.redaction import redact
+
+    # Redacted before anything uses it: the reason becomes re-synthesis feedback and is stored.
+    text = redact(" ".join(str(exc).split())) or "no message"
     return f"{LM_CALL_FAILED}: {exc.__class__.__name__}: {text[:300]}"
 
 
@@ -474,10 +489,11 @@ async def _attempt(
     timeout = gate.request_timeout if gate is not None else None
     async with admission as ticket:
         failed = False
+        # A gate that spreads requests over several endpoints names the granted one's LM.
+        routed = lm if lm is not None else getattr(ticket, "lm", None)
+        row = call_ledger.record_start(stage, getattr(routed or dspy.settings.lm, "model", None))
         with dspy.track_usage() as tracker:
             try:
-                # A gate that spreads requests over several endpoints names the granted one's LM.
-                routed = lm if lm is not None else getattr(ticket, "lm", None)
                 prediction, notes = await _in_thread(predictor, kwargs, routed, timeout)
                 if "coerced" in notes and ledger is not None:
                     ledger.record_parse(stage, "coerced")
@@ -487,6 +503,7 @@ async def _attempt(
                 raise
             finally:
                 usage = tracker.get_total_tokens()
+                call_ledger.record_end(row, usage, failed)
                 if ledger is not None:
                     ledger.record(stage, usage, failed, retry)
                 if gate is not None:
@@ -532,10 +549,15 @@ async def _in_thread(
         raise
 
 
+CALLER_RETRIES: ContextVar[bool] = ContextVar("foveate_caller_retries", default=False)
+"""True inside call_predictor's request: it retries, so an LM-level gate (optimize_gate) must not."""
+
+
 def _call(
     predictor: dspy.Predict, kwargs: dict[str, Any], lm: dspy.LM | None, timeout: float | None
 ) -> tuple[dspy.Prediction, list[str]]:
     """The DSPy call, with the adapters' notes on how its reply was read (adapters.PARSE_NOTES)."""
+    CALLER_RETRIES.set(True)  # this thread's copied context only
     notes: list[str] = []
     PARSE_NOTES.set(notes)  # this request's own copy of the context
     with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():

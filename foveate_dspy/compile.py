@@ -7,6 +7,7 @@ exits with status 2, so a misspelt flag never costs API money.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -135,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--rouge-threshold", type=float, default=0.55, help="ROUGE-L above which an instruction is a near-duplicate (default 0.55)")
     method.add_argument("--length-stds", type=float, default=2.0, help="length filter: keep answers within mean ± this many std (default 2)")
 
+    from foveate_dspy import teacher_settings
     from foveate_dspy.optimize_cli import add_arguments
 
+    teacher_settings.add_arguments(parser)
     add_arguments(parser)
 
     runtime = parser.add_argument_group("runtime")
@@ -151,12 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--request-timeout", type=float, default=120.0, help="seconds before an LM request is cancelled and retried (default 120)"
     )
     runtime.add_argument(
-        "--max-calls", type=int, help="stop cleanly after this many LM requests; re-run the same command to continue"
+        "--max-calls",
+        type=int,
+        help="the run's LM requests at most, counted across resumes: articles start only while the rest of the limit can "
+        "pay for them, so every step saves whole articles; re-run with a higher limit to continue",
     )
     runtime.add_argument(
         "--max-cost-usd",
         type=float,
-        help="stop cleanly once the estimated spend (LiteLLM prices) reaches this; re-run the same command to continue",
+        help="the run's estimated spend (LiteLLM prices) at most, across resumes, admitted like --max-calls; re-run with a "
+        "higher limit to continue",
+    )
+    runtime.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the run's expected LM calls, tokens and (priced teachers) cost from the budgets and prompt sizes, "
+        "then exit: no LM call, nothing written",
     )
     runtime.add_argument(
         "--executor",
@@ -181,6 +194,19 @@ def _fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from foveate_dspy.cli_numbers import non_finite
+
+    problem = non_finite(args)
+    if problem:
+        return _fail(problem)
+    if not -1.0 <= args.tau <= 1.0 or not args.mu > 0 or not args.alpha >= 0:
+        return _fail(f"--tau must be in [-1, 1] (a cosine), --mu > 0 and --alpha >= 0; got {args.tau:g}, {args.mu:g}, {args.alpha:g}")
+    from foveate_dspy.teacher_settings import SamplingError, resolve
+
+    try:
+        sampling = resolve(args)
+    except SamplingError as exc:
+        return _fail(str(exc))
     try:
         levels = parse_levels(args.levels)
         filters = parse_filters(args.filters)
@@ -261,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (TeacherError, CorpusError) as exc:
         return _fail(str(exc))
+    from foveate_dspy.prompt_hygiene import clean_articles
+
+    articles, hygiene = clean_articles(articles)  # article text cannot inject prompt structure
+    if hygiene.describe():
+        print(f"note: {hygiene.describe()}", file=sys.stderr)
 
     from foveate_dspy.local_server import LocalServerError, is_local_teacher
     from foveate_dspy.serving import serve_teacher
@@ -271,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--creative-teacher can be a GGUF file only when it is the --teacher itself")
     try:
         with serve_teacher(teacher, args.api_base, args.context_tokens) as served:
-            return _compile(args, teacher, served, articles, levels, filters, executor, executor_errors)
+            return _compile(args, teacher, served, articles, levels, filters, sampling, hygiene, executor, executor_errors)
     except LocalServerError as exc:
         return _fail(str(exc))
 
@@ -298,7 +329,9 @@ def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
     )
 
 
-def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, filters, executor, executor_errors) -> int:
+def _compile(
+    args: argparse.Namespace, teacher: str, served, articles, levels, filters, sampling, hygiene, executor, executor_errors
+) -> int:
     """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
     from foveate_dspy.budget import BudgetConfig
     from foveate_dspy.lm import OFFLINE
@@ -335,10 +368,17 @@ def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, f
         parse_retries=args.parse_retries,
         context_tokens=served.context_tokens,
         output_language=args.output_language,
+        sampling=sampling,
     )
     problem = _fit_to_context(args, served, articles)
     if problem:
         return _fail(problem)
+    from foveate_dspy.teacher_settings import build_teachers
+
+    try:
+        build_teachers(settings)  # DSPy refuses some settings for some models: say so before anything is touched
+    except Exception as exc:
+        return _fail(f"cannot use the teacher {teacher!r} with these settings: {' '.join(str(exc).split())[:300]}")
     if args.max_cost_usd is not None:
         from foveate_dspy.calls import Pricing
 
@@ -355,8 +395,17 @@ def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, f
             get_embedder(settings.embedder).dimension  # loads the model once for the whole run
         except RuntimeError as exc:
             return _fail(" ".join(str(exc).split()))
+    if args.dry_run:
+        from foveate_dspy.estimate import describe, estimate_run
+        from foveate_dspy.runner import compute_budgets
+
+        print(describe(estimate_run(articles, compute_budgets(articles, settings), settings), settings), file=sys.stderr)
+        if args.optimize:
+            print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
+        return 0
     from foveate_dspy.optimize import OptimizeError
     from foveate_dspy.optimize_cli import prepare
+    from foveate_dspy.signals import sigterm_like_ctrl_c
 
     out = Path(args.out)
     if executor is not None:
@@ -366,8 +415,17 @@ def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, f
             return _fail(str(exc))
     try:
         FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
-        program = prepare(args, settings, articles, out)
-        summary = run(articles, out, settings, program=program, progress=not args.quiet, force_new=args.force_new, executor=executor)
+        with sigterm_like_ctrl_c():
+            summary = run(
+                articles,
+                out,
+                settings,
+                program_factory=functools.partial(prepare, args, settings, articles, out),
+                progress=not args.quiet,
+                force_new=args.force_new,
+                executor=executor,
+                notes={"input_hygiene": hygiene.as_dict()},
+            )
     except (FilterError, OptimizeError, SettingsMismatch) as exc:
         return _fail(str(exc))
     except executor_errors as exc:
@@ -409,11 +467,33 @@ def _compile(args: argparse.Namespace, teacher: str, served, articles, levels, f
             f"{str(example.get('reason', ''))[:200]})",
             file=sys.stderr,
         )
-    if summary.get("stopped"):
-        print(f"stopped early: {summary['stopped']}; re-run the same command to continue where it stopped", file=sys.stderr)
+    return _report_end(summary)
+
+
+def _report_end(summary: dict) -> int:
+    """Say why the run stopped early, if it did, and choose the exit status: a run that produced
+    nothing (every article it ran failed, or the whole run holds no record) is not a success."""
+    stopped = summary.get("stopped")
+    if stopped:
+        if stopped.startswith(("--max-calls", "--max-cost-usd")):
+            spent = f"{summary['lm_calls_total']} LM calls in all"
+            if summary.get("cost_usd_total") is not None:
+                spent += f", about ${summary['cost_usd_total']:.4f}"
+            print(
+                f"stopped early: {stopped}. Limits count the whole run across resumes ({spent} so far); re-running with the "
+                "same limit makes no call",
+                file=sys.stderr,
+            )
+        else:
+            print(f"stopped early: {stopped}; re-run the same command to continue where it stopped", file=sys.stderr)
+    this_run = summary["this_run"]
+    if this_run.get("articles_failed") and not this_run.get("articles_done"):
+        print(f"error: every article this run tried failed ({this_run['articles_failed']}); see summary.json articles_failed", file=sys.stderr)
+        return EXIT_RUNTIME
+    if summary["complete"] and summary["records"] == 0:
+        print("error: the run is complete but produced no instruction (0 records); see rejected.jsonl for why", file=sys.stderr)
+        return EXIT_RUNTIME
     return 0
-
-
 
 
 def _concurrency(requested: int | None, slots: int | None) -> int:

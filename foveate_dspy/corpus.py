@@ -115,10 +115,12 @@ def iter_csv(path: Path, text_field: str | None = None, id_field: str | None = N
     except OSError as exc:
         raise CorpusError(f"{path}: cannot open corpus: {exc.strerror or exc}") from exc
     with handle:
-        reader = csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        # strict: a quote that is never closed is an error, not a field swallowing the rest of the file
+        reader = csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", strict=True)
         rows = enumerate(reader, start=1)
         name = None
         while True:
+            starts = reader.line_num + 1  # the line the next record starts on (after the header: line 2)
             try:
                 row_number, row = next(rows)
             except StopIteration:
@@ -126,6 +128,11 @@ def iter_csv(path: Path, text_field: str | None = None, id_field: str | None = N
             except UnicodeDecodeError as exc:
                 raise CorpusError(f"{path}:{reader.line_num + 1}: not UTF-8 ({exc.reason}); is this a binary file?") from exc
             except csv.Error as exc:
+                if reader.line_num > starts or "end of data" in str(exc) or "expected after" in str(exc):
+                    raise CorpusError(
+                        f"{path}:{max(starts, 2) if reader.fieldnames else 1}: not valid CSV ({exc}): a quoted field that starts "
+                        f"in the record on this line is not closed where it should be (read up to line {reader.line_num})"
+                    ) from exc
                 raise CorpusError(f"{path}:{reader.line_num}: not valid CSV ({exc}); is this a binary file?") from exc
             where = f"{path}:{reader.line_num}"
             if name is None:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from foveate_dspy import json_safe
 from foveate_dspy.jsonl import read_objects
 
 if TYPE_CHECKING:
@@ -54,11 +55,46 @@ class ExportError(ValueError):
 # --- atomic files ---------------------------------------------------------------------------
 
 
+def _tmp_prefix(path: Path, pid: int | None = None) -> str:
+    """Temporary files are named .NAME.PID.<random>.tmp: the pid tells a stale one (its writer is
+    gone, e.g. killed during the export) from one another process is writing right now."""
+    return f".{path.name}.{os.getpid() if pid is None else pid}."
+
+
+def remove_stale_tmp(path: Path) -> list[Path]:
+    """Delete the temporary files that writers of `path` left behind when they died (a kill
+    during an export); returns them. Files of a live writer are left alone."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for candidate in path.parent.glob(f".{path.name}.*.tmp"):
+            pid = candidate.name[len(path.name) + 2 :].split(".", 1)[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_atomic(path: Path, write: Callable[[IO[str]], None]) -> None:
     """Write `path` through a temporary file in the same folder, fsync it, then rename it over
     `path`: readers see the old file or the new one, never a torn one. On failure the temporary
-    file is removed and `path` is untouched."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    file is removed and `path` is untouched; one left by a writer that was killed is removed by
+    the next write of `path`."""
+    remove_stale_tmp(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an export is as readable as any file
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -84,7 +120,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
     def write(handle: IO[str]) -> None:
         nonlocal count
         for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.write(json_safe.dumps(record, ensure_ascii=False) + "\n")
             count += 1
 
     write_atomic(path, write)
@@ -92,7 +128,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, lambda handle: handle.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n"))
+    write_atomic(path, lambda handle: handle.write(json_safe.dumps(value, indent=2, ensure_ascii=False) + "\n"))
 
 
 def write_run_files(store: RunStore, run_dir: Path, summary: dict[str, Any]) -> None:

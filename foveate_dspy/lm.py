@@ -58,6 +58,8 @@ def check_teacher(model: str, api_base: str | None = None) -> None:
             f"unknown teacher {model!r}: give a provider-prefixed model such as openai/gpt-4o-mini, "
             "deepseek/deepseek-chat or hosted_vllm/NAME with --api-base, or 'offline'"
         ) from exc
+    if not model.split("/", 1)[-1].strip() or model.endswith("/"):
+        raise TeacherError(f"teacher {model!r} names no model after the provider {provider!r}: give e.g. {provider}/MODEL_NAME")
     if api_base is None:
         env = litellm.validate_environment(model=model)
         missing = env.get("missing_keys") or []
@@ -81,12 +83,15 @@ def build_lm(
     if model == OFFLINE:
         from foveate_dspy.offline import offline_lm
 
-        return offline_lm(model="offline/teacher", embedder=embedder, **sampling)
+        from foveate_dspy.teacher_settings import KEYS
+
+        return offline_lm(model="offline/teacher", embedder=embedder, **{k: v for k, v in sampling.items() if k in KEYS[:4]})
     import dspy
 
     from foveate_dspy.local_server import API_KEY, MODEL_ALIAS, is_local_teacher
+    from foveate_dspy.teacher_settings import adapt
 
-    kwargs: dict[str, Any] = dict(sampling)
+    kwargs, max_tokens = adapt(model, dict(sampling), max_tokens)  # what this model accepts (notes what it drops)
     if is_local_teacher(model):
         if not api_base:
             raise TeacherError(f"{model!r} needs its local server started first (serving.serve_teacher)")

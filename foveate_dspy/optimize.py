@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from foveate_dspy import json_safe
 from foveate_dspy.levels import LEVELS
 
 if TYPE_CHECKING:
@@ -547,7 +548,7 @@ def save_program(program: dspy.Module, path: str | Path, about: dict[str, Any]) 
     if path.suffix != ".json":
         raise OptimizeError(f"{path}: a program file must end in .json")
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(json_safe.dumps(state, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 

@@ -7,6 +7,7 @@ before any LM call, and hand the run a ready program.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -15,12 +16,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy import json_safe
 from foveate_dspy.optimize import HEURISTIC_JUDGE, OPTIMIZERS, OptimizeSettings
 
 if TYPE_CHECKING:
     import dspy
 
     from foveate_dspy.corpus import Article
+    from foveate_dspy.optimize_gate import SyncGate
     from foveate_dspy.runner import RunSettings
 
 
@@ -88,7 +91,9 @@ RUN_PROGRAM = "program.json"  # the optimised program, saved in the run director
 RUN_REPORT = "optimization.json"  # its before/after metric and cost
 
 
-def prepare(args: argparse.Namespace, settings: RunSettings, articles: list[Article], out_dir: Path) -> dspy.Module:
+def prepare(
+    args: argparse.Namespace, settings: RunSettings, articles: list[Article], out_dir: Path, gate: SyncGate | None = None
+) -> dspy.Module:
     """The program the run will use: built from the settings, loaded from --program, optimised
     with --optimize, saved to --save-program. Raises OptimizeError on unusable files/settings.
 
@@ -96,7 +101,10 @@ def prepare(args: argparse.Namespace, settings: RunSettings, articles: list[Arti
     Re-running the same command on a run directory that holds a run store (a resume) loads
     that program instead of optimising again, so a resume neither pays for a second
     optimisation nor, with a sampling teacher, ends up with a different program than the
-    articles already done."""
+    articles already done.
+
+    `gate` (optimize_gate.SyncGate, from the runner, once the run directory is locked) puts the
+    optimisation's LM calls under the run's limits, pacing, retries and call ledger."""
     from foveate_dspy.methods import build_program
     from foveate_dspy.optimize import load_program, save_program
 
@@ -105,7 +113,7 @@ def prepare(args: argparse.Namespace, settings: RunSettings, articles: list[Arti
     if args.program:
         about = {**about, **load_program(program, args.program, settings.method)}
     if args.optimize:
-        program, about = _optimized(args, settings, articles, program, out_dir)
+        program, about = _optimized(args, settings, articles, program, out_dir, gate)
     if args.save_program:
         save_program(program, args.save_program, about)
     return program
@@ -138,7 +146,7 @@ def _optimize_settings(args: argparse.Namespace, settings: RunSettings) -> Optim
 
 
 def _optimized(
-    args: argparse.Namespace, settings: RunSettings, articles: list[Article], program: dspy.Module, out_dir: Path
+    args: argparse.Namespace, settings: RunSettings, articles: list[Article], program: dspy.Module, out_dir: Path, gate: SyncGate | None
 ) -> tuple[dspy.Module, dict[str, Any]]:
     from foveate_dspy.methods import build_program
     from foveate_dspy.optimize import load_program, save_program
@@ -152,7 +160,7 @@ def _optimized(
         if about.get("optimize_fingerprint") == fingerprint:
             print(f"resuming: using the program optimised earlier ({saved}), not optimising again", file=sys.stderr)
             return fresh, about
-    optimized, report = _optimize(args, settings, articles, program)
+    optimized, report = _optimize(args, settings, articles, program, gate)
     about = {
         "method": settings.method,
         "levels": list(settings.levels),
@@ -167,33 +175,39 @@ def _optimized(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     save_program(optimized, saved, about)
-    (out_dir / RUN_REPORT).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / RUN_REPORT).write_text(json_safe.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return optimized, about
 
 
-def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Article], program: dspy.Module):
+def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Article], program: dspy.Module, gate: SyncGate | None):
+    from foveate_dspy.call_ledger import JUDGE, OPTIMIZE
     from foveate_dspy.lm import OFFLINE, build_lm
     from foveate_dspy.optimize import (
         HeuristicJudge,
         LMJudge,
+        OptimizeError,
         describe,
         optimize_program,
     )
+    from foveate_dspy.optimize_gate import gated
     from foveate_dspy.resynthesis import CREATIVE_LM
-    from foveate_dspy.sampling import CREATIVE, NORMAL
+    from foveate_dspy.sampling import CREATIVE_CONFIG
+    from foveate_dspy.teacher_settings import build_teachers
 
     lm_options = {"cache": settings.cache, "max_tokens": settings.max_tokens, "embedder": settings.embedder}
-    teacher = build_lm(settings.teacher, NORMAL, settings.api_base, **lm_options)
-    if settings.creative_teacher:
-        CREATIVE_LM.set(build_lm(settings.creative_teacher, CREATIVE, settings.creative_api_base, **lm_options))
+    teacher, creative, creative_settings = build_teachers(settings)
+    teacher = gated(teacher, OPTIMIZE)
+    CREATIVE_LM.set(gated(creative, OPTIMIZE) if creative is not None else None)
+    CREATIVE_CONFIG.set(creative_settings)
     if args.optimize_lm:
         proposer = build_lm(args.optimize_lm, {"temperature": 1.0}, args.optimize_lm_api_base, **lm_options)
     else:
         proposer = build_lm(settings.teacher, {"temperature": 1.0}, settings.api_base, **lm_options)
+    proposer = gated(proposer, OPTIMIZE)
     if proposer.model.startswith(OFFLINE):
         from foveate_dspy import optimize_offline  # noqa: F401  (teaches the offline teacher to propose)
     if args.judge and args.judge != OFFLINE:
-        judge = LMJudge(build_lm(args.judge, {"temperature": 0.0}, args.judge_api_base, **lm_options))
+        judge = LMJudge(gated(build_lm(args.judge, {"temperature": 0.0}, args.judge_api_base, **lm_options), JUDGE))
     else:
         judge = HeuristicJudge()
     from foveate_dspy.adapters import build_adapter
@@ -202,6 +216,13 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
     chosen = settle_output_mode(settings, None, lambda message: print(f"note: {message}", file=sys.stderr))
     adapter = build_adapter(chosen.mode, chosen.form)
     print(f"optimising the {settings.method} program with {args.optimize} (judge: {judge.label})…", file=sys.stderr)
-    optimized, report = optimize_program(program, articles, _optimize_settings(args, settings), teacher, proposer, judge, adapter)
+    with gate.active() if gate is not None else contextlib.nullcontext():
+        optimized, report = optimize_program(program, articles, _optimize_settings(args, settings), teacher, proposer, judge, adapter)
+    if gate is not None and gate.limits.stopped:
+        # The teleprompter may carry on past refused calls; a program optimised that way is not kept.
+        raise OptimizeError(
+            f"{gate.limits.stopped} while optimising; the optimisation's calls are recorded in the run's ledger. "
+            "Raise the limit (it counts the whole run, optimisation included) and run again"
+        )
     print(describe(report), file=sys.stderr)
     return optimized, report

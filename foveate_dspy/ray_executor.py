@@ -44,6 +44,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy.call_ledger import Work, record_replayed
 from foveate_dspy.calls import (
     ARTICLE,
     LEDGER,
@@ -63,6 +64,7 @@ from foveate_dspy.ratelimit import RequestGate, Ticket
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM
 from foveate_dspy.runner import ArticleResult, RunSettings, _run_article, program_digest
+from foveate_dspy.sampling import CREATIVE_CONFIG
 from foveate_dspy.usage import ArticleLedger
 
 if TYPE_CHECKING:
@@ -146,10 +148,10 @@ class RequestBroker:
     worker, the new process registers under the same actor id and the dead one's grants are
     released, so a crash never shrinks the bound for the rest of the run."""
 
-    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint]) -> None:
+    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint], spent_calls: int = 0, spent_cost: float = 0.0) -> None:
         self.gate = RequestGate(settings.max_concurrency, settings.rpm, settings.tpm)
         self.pool = EndpointPool(endpoints, settings.max_concurrency)
-        self.limits = RunLimits(settings.max_calls, settings.max_cost_usd)
+        self.limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
         self.grants: dict[int, tuple[str, int, Any, Ticket]] = {}  # id -> (token, endpoint, admission, ticket)
         self.workers: dict[str, str] = {}  # worker (actor id) -> the token of its live process
         self.retired: set[str] = set()
@@ -323,7 +325,7 @@ class ArticleWorker:
         from foveate_dspy.adapters import build_adapter
         from foveate_dspy.lm import build_lm, check_teacher
         from foveate_dspy.methods import build_program
-        from foveate_dspy.sampling import CREATIVE, NORMAL
+        from foveate_dspy.teacher_settings import build_teachers, mode
 
         check_teacher(settings.teacher, endpoints[0].url)
         if settings.creative_teacher:
@@ -335,12 +337,9 @@ class ArticleWorker:
             raise WorkerSetupError("the program built here differs from the driver's; install the same foveate_dspy version on every node")
         self.settings = settings
         self.program = program
-        self.lms = [build_lm(settings.teacher, NORMAL, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
-        self.creative = None
-        if settings.creative_teacher:
-            self.creative = build_lm(
-                settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-            )
+        normal = mode(settings.sampling, "normal")
+        self.lms = [build_lm(settings.teacher, normal, e.url, settings.cache, settings.max_tokens, embedder=settings.embedder) for e in endpoints]
+        _, self.creative, self.creative_config = build_teachers(settings, teacher_lm=self.lms[0])
         self.adapter = build_adapter(settings.output_mode, settings.output_form)
         priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
         self.ledger = UsageLedger(priced)
@@ -367,6 +366,7 @@ class ArticleWorker:
         LIMITS.set(self.limits)
         PARSE_RETRIES.set(self.settings.parse_retries)
         CREATIVE_LM.set(self.creative)
+        CREATIVE_CONFIG.set(self.creative_config)
         with dspy.context(lm=self.lms[0], adapter=self.adapter):
             return list(await asyncio.gather(*(self._one(article_id, text, n) for _index, article_id, text, n in jobs)))
 
@@ -475,7 +475,8 @@ class RayExecutor:
         # the next batch, so each worker keeps spare articles waiting at the broker, which alone
         # bounds the requests in flight.
         per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
-        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints)
+        # Limits are the run's totals: the broker starts from what earlier sessions spent.
+        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints, limits.started_calls, limits.cost_before)
         try:
             state = program.dump_state()
         except Exception:  # a program that cannot save its state: the workers build it from the settings
@@ -510,9 +511,11 @@ class RayExecutor:
                     limits.stop(outcome.stopped)
                     continue
                 article, n = pending[index]
-                on_result(
-                    ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions)
-                )
+                work = Work.article(article.id)
+                record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
+                result = ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions)
+                result.attempt = work.attempt
+                on_result(result)
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:
             cause = _root_cause(exc)

@@ -22,7 +22,7 @@ from foveate_dspy.language import output_language
 from foveate_dspy.level import FoveationLevel
 from foveate_dspy.records import Attempt, Item
 from foveate_dspy.rules import ItemCheck
-from foveate_dspy.sampling import CREATIVE
+from foveate_dspy.sampling import creative_config
 
 MAX_RETRIES = 5
 DEMO_COUNT = 3
@@ -75,7 +75,7 @@ class Resynthesis(dspy.Module):
             feedback = feedback_for(item.attempts[-1])
             chosen = pick_references(references, self.demo_count, rng, used)
             demos = [level.demo(r.feature, r.accepted.instruction) for r in chosen if r.accepted]
-            config = {**CREATIVE, "rollout_id": number}
+            config = {**creative_config(), "rollout_id": number}
             instruction, output = "", ""
             try:
                 got = await call_predictor(
@@ -98,7 +98,7 @@ class Resynthesis(dspy.Module):
                     number=number,
                     instruction=instruction,
                     output=output,
-                    temperature=config["temperature"],
+                    temperature=config.get("temperature"),
                     rejection=rejection,
                     feedback=feedback,
                     demo_ids=[r.id for r in chosen],

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from foveate_dspy.budget import BudgetConfig, article_budgets
+from foveate_dspy.admission import ADMISSION, ArticleAdmission, History
+from foveate_dspy.call_ledger import CALL_LOG, WORK, CallLog, Work, spend_fields
 from foveate_dspy.calls import (
     ARTICLE,
     LEDGER,
@@ -60,11 +62,11 @@ from foveate_dspy.corpus import Article
 from foveate_dspy.filters import FilterChain, FilterConfig
 from foveate_dspy.language import AUTO, LANGUAGE_FORCED, OUTPUT_LANGUAGE, detect_language, resolve
 from foveate_dspy.levels import LEVELS
-from foveate_dspy.lm import OFFLINE, build_lm, public_api_base
+from foveate_dspy.lm import OFFLINE, public_api_base
 from foveate_dspy.ratelimit import Backoff, RequestGate
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM, DEMO_COUNT, MAX_RETRIES
-from foveate_dspy.sampling import CREATIVE, NORMAL
+from foveate_dspy.sampling import CREATIVE_CONFIG
 from foveate_dspy.store import DONE, STORE_NAME, RunStore, SettingsMismatch, StoreError
 from foveate_dspy.usage import ArticleLedger
 
@@ -106,6 +108,7 @@ class RunSettings:
     parse_retries: int = 2  # times a reply that did not parse is asked for again
     context_tokens: int | None = None  # the teacher's context window, where known
     output_language: str = AUTO  # ISO 639 code the teacher writes in; auto: each article's own
+    sampling: dict[str, dict[str, Any]] | None = None  # normal/creative modes (teacher_settings); None: the paper's
 
     def public(self) -> dict[str, Any]:
         """The settings as written to summary.json: no secrets, credentials stripped from URLs."""
@@ -148,6 +151,7 @@ class ArticleResult:
     error: str | None = None
     usage: ArticleLedger | None = None  # this article's own LM usage
     extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
+    attempt: str | None = None  # the call ledger's id of this run of the article (call_ledger.Work)
 
 
 class Tally:
@@ -275,7 +279,9 @@ async def _run_article(program: dspy.Module, article: Article, n: int, seed: int
     try:
         prediction = await program.acall(article=article.text, n=n, article_id=article.id, seed=seed)
     except Exception as exc:  # one article's bug or outage must not end the run
-        result.error = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+        from foveate_dspy.redaction import redact
+
+        result.error = f"{exc.__class__.__name__}: {redact(' '.join(str(exc).split()))[:300]}"
         return result
     result.items = prediction.results
     result.level_failures = prediction.level_failures
@@ -293,21 +299,66 @@ async def run_articles(
     """Run every article with bounded concurrency, calling `on_result` as each one finishes."""
     LIMITER.set(RequestGate(settings.max_concurrency, settings.rpm, settings.tpm, settings.request_timeout, settings.backoff))
     limits = LIMITS.get()
+    admission = ADMISSION.get()
     # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
     article_slots = asyncio.Semaphore(max(1, settings.max_concurrency))
 
-    async def one(article: Article, n: int) -> None:
-        async with article_slots:
-            if limits is not None and limits.stopped:
-                return  # stopped at a limit: start no new article
-            scope = ArticleScope()
-            ARTICLE.set(scope)
-            result = await _run_article(program, article, n, settings.seed, settings.output_language)
-        if scope.stopped:
-            return  # a call was refused at the limit: the article is incomplete, leave it for the resume
-        on_result(result)
+    tasks: list[asyncio.Task] = []
 
-    await asyncio.gather(*(one(a, n) for a, n in zip(articles, budgets)))
+    def stop_others() -> None:
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    async def one(article: Article, n: int) -> None:
+        try:
+            await run_one(article, n)
+        except KeyboardInterrupt:  # raised inside a request (its thread): stop the run like Ctrl-C
+            stop_others()
+            raise _Interrupted() from None
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            stop_others()
+            raise
+
+    async def run_one(article: Article, n: int) -> None:
+        async with article_slots:
+            if limits is not None and (limits.stopped or limits.closed):
+                return  # stopped at a limit, or no article fits in what is left: start no new article
+            scope = ArticleScope()
+            if admission is not None and not await admission.enter(scope, n):
+                return
+            kept, cost = False, 0.0
+            try:
+                ARTICLE.set(scope)
+                work = Work.article(article.id)
+                WORK.set(work)
+                result = await _run_article(program, article, n, settings.seed, settings.output_language)
+                result.attempt = work.attempt
+                if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
+                    on_result(result)
+                    kept = result.error is None
+                    cost = UsageLedger.totals(result.usage).cost_usd if result.usage is not None else 0.0  # its own, not the run's
+            finally:
+                if admission is not None:
+                    await admission.leave(scope, kept, cost)
+
+    # Every task is awaited to its end, so none is left pending or with an unretrieved exception
+    # (asyncio's "Task was destroyed" and "never retrieved" noise after Ctrl-C).
+    tasks.extend(asyncio.ensure_future(one(a, n)) for a, n in zip(articles, budgets))
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+    if any(isinstance(e, _Interrupted) for e in errors):
+        raise _Interrupted()
+    if errors:
+        raise errors[0]
+
+
+class _Interrupted(Exception):
+    """A KeyboardInterrupt that surfaced inside the event loop; `run_local` raises it again as
+    KeyboardInterrupt once the loop is closed (raised inside a task, asyncio would abandon the
+    loop's other tasks mid-flight)."""
 
 
 def run_local(
@@ -323,12 +374,9 @@ def run_local(
     teacher built here. Returns the request gate's utilisation (summary.json lm_concurrency)."""
     import dspy
 
-    teacher = teacher_lm or build_lm(settings.teacher, NORMAL, settings.api_base, settings.cache, settings.max_tokens, embedder=settings.embedder)
-    creative = None
-    if settings.creative_teacher:
-        creative = build_lm(
-            settings.creative_teacher, CREATIVE, settings.creative_api_base, settings.cache, settings.max_tokens, embedder=settings.embedder
-        )
+    from foveate_dspy.teacher_settings import build_teachers
+
+    teacher, creative, creative_settings = build_teachers(settings, teacher_lm)
     concurrency: dict[str, Any] = {}
 
     async def main() -> None:
@@ -336,6 +384,7 @@ def run_local(
         LIMITS.set(limits)
         PARSE_RETRIES.set(settings.parse_retries)
         CREATIVE_LM.set(creative)
+        CREATIVE_CONFIG.set(creative_settings)
         await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
         concurrency.update(LIMITER.get().utilisation())
 
@@ -344,8 +393,11 @@ def run_local(
     adapter = build_adapter(settings.output_mode, settings.output_form)
     # No LM history: a run's calls are counted in the ledger and kept in the store, and DSPy's
     # per-call history entries (up to 10,000 full prompts per LM) cost ~15% of a call's CPU.
-    with dspy.context(lm=teacher, adapter=adapter, disable_history=True):
-        asyncio.run(main())
+    try:
+        with dspy.context(lm=teacher, adapter=adapter, disable_history=True):
+            asyncio.run(main())
+    except _Interrupted:
+        raise KeyboardInterrupt from None
     return concurrency
 
 
@@ -396,33 +448,58 @@ def run(
     teacher_lm: dspy.LM | None = None,
     log: Callable[[str], None] = _note,
     executor: Callable[..., dict[str, Any]] | None = None,
+    notes: dict[str, Any] | None = None,
+    program_factory: Callable[[Any], dspy.Module] | None = None,
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
     summary it wrote. `force_new` moves an existing run aside first; `teacher_lm` replaces the
     LM built from `settings.teacher` (a scripted LM in tests; local executor only). `executor`
     runs the pending articles elsewhere, with `run_local`'s arguments (ray_executor.RayExecutor);
     planning, commits and exports stay here either way. Raises StoreError (its subclass
-    SettingsMismatch for a directory holding another configuration's run)."""
+    SettingsMismatch for a directory holding another configuration's run). `program_factory`
+    makes the program once the run directory is locked, given an optimize_gate.SyncGate that puts
+    its LM calls (an optimisation) under the run's limits, pacing, retries and call ledger."""
     from foveate_dspy.methods import build_program
     from foveate_dspy.progress import RunProgress
 
     started = time.monotonic()
-    program = program or build_program(settings)
-    fingerprint = shaping_settings(settings, articles, program)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
-    limits = RunLimits(settings.max_calls, settings.max_cost_usd)
     store = RunStore.open(out_dir, fresh=force_new)
     store.redact(secrets_to_redact(settings))
+    # Limits are the run's totals: what earlier sessions paid for counts against them.
+    spent_calls, spent_cost = store.spent()
+    limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
     concurrency: dict[str, Any] = {}
     tally = Tally()
-    session = {"status": "failed", "skipped": 0}
+    session: dict[str, Any] = {"status": "failed", "skipped": 0, "notes": notes or {}}
     failure: BaseException | None = None
+    tokens: list[tuple[Any, Any]] = []
+    logs: list[CallLog] = []
     try:
         if store.moved_to is not None:
             log(f"--force-new: moved the previous run's store and outputs to {store.moved_to}")
+        early_log = None
+        if program is None and program_factory is not None:
+            from foveate_dspy.optimize_gate import SyncGate
+
+            # Calls made before the session begins are the session's once it does (CallLog.adopt).
+            early_log = CallLog(store.path, 0, ledger.pricing)
+            logs.append(early_log)
+            # Not CALL_LOG: the gate writes these rows itself, and the program's own calls run in
+            # DSPy's worker threads, which may carry this context along.
+            gate = SyncGate(limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff)
+            program = program_factory(gate)
+        program = program or build_program(settings)
+        fingerprint = shaping_settings(settings, articles, program)
         pending = _plan(store, out_dir, articles, settings, fingerprint, log)
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
+        if early_log is not None:
+            early_log.adopt(store.session)
+        else:
+            logs.append(CallLog(store.path, store.session, ledger.pricing))
+        tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
+        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, pending))))
         if pending:
             probes = ArticleLedger.under(ledger)
             chosen = settle_output_mode(
@@ -450,6 +527,7 @@ def run(
                         method=settings.method,
                         error=retry,
                         extractions=result.extractions,
+                        attempt=result.attempt,
                     )
                     result.error = retry
                     tally.add(result)
@@ -466,6 +544,11 @@ def run(
         session["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
+        session["tally"] = tally
+        for variable, token in reversed(tokens):
+            variable.reset(token)
+        for call_log in logs:  # before the store closes: it folds the WAL back only when it is the last connection
+            call_log.close()
         summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
     return summary
 
@@ -488,7 +571,9 @@ def settle_output_mode(
     offline = settings.teacher == OFFLINE or (teacher_lm is not None and settings.output_mode == "auto")
     probe_lm = teacher_lm
     if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
-        probe_lm = build_lm(settings.teacher, NORMAL, settings.api_base, max_tokens=settings.max_tokens)
+        from foveate_dspy.teacher_settings import build_teachers
+
+        probe_lm = build_teachers(settings)[0]
     timeout = settings.request_timeout if teacher_lm is None else None  # a scripted LM takes no client settings
     try:
         chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout, admit)
@@ -499,6 +584,25 @@ def settle_output_mode(
     elif chosen.mode == "schema":
         log(f"output mode: schema ({chosen.form} request form), confirmed by a probe request")
     return chosen
+
+
+def _admission(
+    store: RunStore, settings: RunSettings, limits: RunLimits, ledger: UsageLedger, pending: list[tuple[Article, int]]
+) -> ArticleAdmission:
+    """The run's article admission, taught by the articles earlier sessions finished; under a cost
+    limit, before any call is priced, a call's cost is guessed from the prompt sizes (estimate.py)."""
+    from foveate_dspy.estimate import article_calls, estimate_run
+
+    history = History()
+    for n, calls, cost in store.kept_article_calls():
+        history.prior += article_calls(settings, n)
+        history.calls += calls
+        history.cost += cost
+    prior_cost = None
+    if settings.max_cost_usd is not None and pending:
+        guess = estimate_run([a for a, _ in pending[:100]], [n for _, n in pending[:100]], settings)
+        prior_cost = guess.cost_usd / guess.calls if guess.cost_usd and guess.calls else None
+    return ArticleAdmission(limits, ledger, settings, history, prior_cost)
 
 
 def _length_filter(store: RunStore, settings: RunSettings) -> None:
@@ -535,7 +639,13 @@ def _finish(
         store.end_session(session["status"])
         summary = build_summary(store, settings, ledger, time.monotonic() - started)
         # None, or why the run stopped early (re-run the same command to continue)
-        summary["stopped"] = limits.stopped or ("interrupted" if session["status"] == "interrupted" else None)
+        summary["stopped"] = limits.stopped or limits.closed or ("interrupted" if session["status"] == "interrupted" else None)
+        summary.update(spend_fields(store.ledger(), settings.max_calls, settings.max_cost_usd))
+        summary.update(session["notes"])  # e.g. input_hygiene: what the corpus cleaning changed
+        tally = session.get("tally")
+        if tally is not None:
+            summary["this_run"]["articles_done"] = tally.articles_done
+            summary["this_run"]["articles_failed"] = len(tally.articles_failed)
         summary["lm_concurrency"] = concurrency
         summary["this_run"]["status"] = session["status"]
         summary["this_run"]["output_mode"] = session.get("output_mode")

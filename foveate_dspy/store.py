@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy import call_ledger
+from foveate_dspy.call_ledger import LEDGER_SCHEMA
 from foveate_dspy.corpus import Article
 from foveate_dspy.records import Attempt, Item, LevelFailure
 
@@ -150,7 +152,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     status TEXT NOT NULL,
     settings TEXT NOT NULL
 );
-"""
+""" + LEDGER_SCHEMA
 
 
 class StoreError(RuntimeError):
@@ -239,6 +241,36 @@ def move_aside(run_dir: Path) -> Path | None:
     return target
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_integrity(path: Path, what_to_do: str) -> None:
+    """Refuse a store that is empty, is not a SQLite database, or fails SQLite's quick check,
+    with one line that says what to do. A damaged store must never be taken for a new run: that
+    would pay again for every article and overwrite the exports made from it."""
+    if not path.exists():
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the run store: {_describe(exc)}") from exc
+    if not header:
+        raise StoreError(f"{path}: the run store is empty (0 bytes), so what the run made is lost or was never saved; {what_to_do}")
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{path}: the run store is damaged (not a SQLite database: truncated or overwritten); {what_to_do}")
+    try:
+        with contextlib.closing(_connect(path, read_only=True)) as db:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: the run store is damaged ({exc}); {what_to_do}") from exc
+    if problems != ["ok"]:
+        raise StoreError(f"{path}: the run store is damaged (SQLite quick check: {'; '.join(problems[:2])}); {what_to_do}")
+
+
+FORCE_NEW_ADVICE = "nothing was changed. Restore it from a backup, or pass --force-new to move it and the run's exports aside and start over"
+
+
 class RunStore:
     """A run directory's database. Open with `RunStore.open` (writer) or `RunStore.read` (reader)."""
 
@@ -283,6 +315,8 @@ class RunStore:
                     f"{run_dir}: holds run outputs but no run store ({STORE_NAME}), so it cannot be resumed; "
                     "pass --force-new to move them aside and start over, or choose another --out"
                 )
+            else:
+                check_integrity(path, FORCE_NEW_ADVICE)
             db = _connect(path)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
@@ -296,6 +330,11 @@ class RunStore:
             version = store.meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
                 raise StoreError(f"{path}: store schema version {version}, this program reads {SCHEMA_VERSION}; use --force-new or another --out")
+            if not fresh and not store.initialised and any((run_dir / name).exists() for name in EXPORTS):
+                raise StoreError(
+                    f"{path}: the run store holds no run but {run_dir} holds a run's exports; they are not overwritten by "
+                    f"a run that starts from nothing: {FORCE_NEW_ADVICE}"
+                )
             # A session still "running" was killed: no live process holds the lock but us.
             db.execute("UPDATE sessions SET status = 'interrupted', ended_at = last_commit_at WHERE status = 'running'")
             store.moved_to = moved_to
@@ -313,6 +352,7 @@ class RunStore:
         path = run_dir / STORE_NAME if run_dir.is_dir() else run_dir
         if not path.is_file():
             raise StoreError(f"{path}: no run store here (expected {STORE_NAME} in a run directory)")
+        check_integrity(path, "it cannot be exported. Restore it from a backup, or re-run compile with --force-new to start the run over")
         try:
             db = _connect(path, read_only=True)
             store = cls(path, db)
@@ -419,6 +459,7 @@ class RunStore:
         method: str,
         error: str | None = None,
         extractions: Sequence[ExtractionLog] = (),
+        attempt: str | None = None,
     ) -> bool:
         """Save one article's outcome in one transaction; returns False when it was already done.
 
@@ -450,6 +491,11 @@ class RunStore:
                         for e in extractions
                     ],
                 )
+                if attempt is not None:  # the call ledger's calls of this attempt did work that was kept
+                    db.execute(
+                        "INSERT OR IGNORE INTO kept_attempts (attempt, article_id, session) VALUES (?, ?, ?)",
+                        (attempt, article.id, self.session or 0),
+                    )
             db.execute(
                 "UPDATE articles SET status = ?, error = ?, tries = tries + 1, session = ?, updated_at = ? WHERE id = ?",
                 (FAILED if error is not None else DONE, self._clean(error), self.session, now, article.id),
@@ -680,14 +726,37 @@ class RunStore:
         query = "SELECT article_id, level, reason FROM level_failures ORDER BY rowid LIMIT ?"
         return [{"article_id": a, "level": lv, "reason": r} for a, lv, r in self.db.execute(query, (limit,))]
 
+    def ledger(self) -> dict[str, dict[str, Any]]:
+        """The call ledger's figures by bucket (kept, lost, optimize, judge): call_ledger.totals."""
+        return call_ledger.totals(self.db)
+
+    def spent(self) -> tuple[int, float]:
+        """(calls, estimated USD) paid for by every session so far, from the call ledger."""
+        return call_ledger.spent(self.db)
+
+    def kept_article_calls(self) -> list[tuple[int, int, float]]:
+        """(budget n, calls, cost) of each done article whose calls the ledger holds as kept."""
+        query = (
+            "SELECT articles.n, COUNT(*), COALESCE(SUM(calls.cost_usd), 0) FROM calls"
+            " JOIN kept_attempts ON kept_attempts.attempt = calls.attempt"
+            " JOIN articles ON articles.id = kept_attempts.article_id WHERE articles.status = 'done'"
+            " GROUP BY kept_attempts.attempt"
+        )
+        return [(int(n), int(calls), float(cost)) for n, calls, cost in self.db.execute(query)]
+
     def sessions(self) -> list[dict[str, Any]]:
         """Each time the command ran: its status and how long it ran (until its last commit,
         for a session that was killed)."""
-        query = "SELECT id, started_at, last_commit_at, ended_at, status FROM sessions ORDER BY id"
-        return [
-            {"session": sid, "status": status, "wall_seconds": round((ended or last_commit or started) - started, 3)}
-            for sid, started, last_commit, ended, status in self.db.execute(query)
-        ]
+        query = "SELECT id, started_at, last_commit_at, ended_at, status, settings FROM sessions ORDER BY id"
+        rows = []
+        for sid, started, last_commit, ended, status, settings in self.db.execute(query):
+            row = {"session": sid, "status": status, "wall_seconds": round((ended or last_commit or started) - started, 3)}
+            given = json.loads(settings)
+            # The limits each session ran under: raising them between sessions is how a run is topped up.
+            row["limits"] = {key: given.get(key) for key in ("max_calls", "max_cost_usd")}
+            row["lm_calls"] = self.db.execute("SELECT COUNT(*) FROM calls WHERE session = ?", (sid,)).fetchone()[0]
+            rows.append(row)
+        return rows
 
 
 def _show(value: Any) -> str:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable
 
 from foveate_dspy.refusal import is_refusal, normalise
+from foveate_dspy.prompt_hygiene import template_token_in
 
 __all__ = ["is_refusal", "main", "normalise", "rejection_reason"]
 
@@ -30,6 +31,9 @@ def rejection_reason(instruction: str | None, answer: str | None, answerable: bo
         return "empty answer"
     if is_refusal(answer):
         return f"the answer is a refusal ({answer.strip()[:80]!r})"
+    token = template_token_in(instruction, answer)
+    if token is not None:  # a control token in a training pair teaches the student to emit it
+        return f"the pair contains prompt markup {token!r}"
     return None
 
 

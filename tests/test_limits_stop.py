@@ -51,43 +51,48 @@ def unlimited(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"summary": summary_of(out), "records": sorted(r["id"] for r in read_jsonl(out / "instructions.jsonl"))}
 
 
-def test_max_calls_stops_cleanly_and_the_same_command_resumes(
+def test_max_calls_stops_cleanly_and_a_raised_limit_resumes(
     corpus: Path, tmp_path: Path, unlimited: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    # Two articles run side by side (--max-concurrency 2) and finish; the next two are cut short.
-    limit = unlimited["summary"]["lm_calls"] // 4 * 2 + 5
+    # Room for two articles (--max-concurrency 2) but not three: two are admitted and finish.
+    step = unlimited["summary"]["lm_calls"] // 4 * 2 + 5
     with LoopbackServer(scripted_teacher) as server:
-        args = compile_args(corpus, out, server.url, "--max-calls", str(limit))
-        assert compile_main(args) == 0
-        assert server.snapshot()["requests"] <= limit  # admitted calls are counted: never more
+        assert compile_main(compile_args(corpus, out, server.url, "--max-calls", str(step))) == 0
+        assert server.snapshot()["requests"] <= step  # admitted calls are counted: never more
         first = summary_of(out)
         assert "stopped early: --max-calls" in capsys.readouterr().err
-        assert first["stopped"] == f"--max-calls {limit} reached" and not first["complete"]
-        assert 0 < first["articles_done"] < 4
+        assert first["stopped"].startswith(f"--max-calls {step}: ") and not first["complete"]
+        assert first["articles_done"] == 2 and first["lm_calls_by_outcome"]["lost"] == 0
         committed = sorted(r["id"] for r in read_jsonl(out / "instructions.jsonl"))
-        for _ in range(6):  # each run of the same command spends at most `limit` more calls
-            assert compile_main(args) == 0
+        # The limit is the run's total: the same command again makes no call.
+        requests = server.snapshot()["requests"]
+        assert compile_main(compile_args(corpus, out, server.url, "--max-calls", str(step))) == 0
+        assert server.snapshot()["requests"] == requests
+        limit = step
+        for _ in range(6):  # a user topping up
+            limit += step
+            assert compile_main(compile_args(corpus, out, server.url, "--max-calls", str(limit))) == 0
             if summary_of(out)["complete"]:
                 break
     final = summary_of(out)
     assert final["complete"] and final["stopped"] is None
+    assert final["lm_calls_total"] == unlimited["summary"]["lm_calls_total"]  # nothing paid twice
     records = sorted(r["id"] for r in read_jsonl(out / "instructions.jsonl"))
     assert records == unlimited["records"] and set(committed) <= set(records)
 
 
-def test_max_cost_stops_once_the_estimated_spend_is_reached(corpus: Path, tmp_path: Path, unlimited: dict) -> None:
+def test_max_cost_admits_only_the_articles_the_limit_can_pay_for(corpus: Path, tmp_path: Path, unlimited: dict) -> None:
     out = tmp_path / "run"
     with LoopbackServer(scripted_teacher) as server:
         # A priced model name: the loopback answers any model, LiteLLM prices gpt-4o-mini's usage.
-        assert compile_main(compile_args(corpus, out, server.url, "--max-cost-usd", "0.002", teacher="openai/gpt-4o-mini")) == 0
+        assert compile_main(compile_args(corpus, out, server.url, "--max-cost-usd", "0.004", teacher="openai/gpt-4o-mini")) == 0
         requests = server.snapshot()["requests"]
     summary = summary_of(out)
-    assert summary["stopped"].startswith("--max-cost-usd 0.002 reached")
-    # The session's spend reached the limit; the summary's own cost counts committed articles only.
-    assert summary["this_run"]["cost_usd"] >= 0.002 and not summary["complete"]
-    assert summary["cost_usd"] <= summary["this_run"]["cost_usd"]
-    assert requests < unlimited["summary"]["lm_calls"]
+    assert summary["stopped"].startswith("--max-cost-usd 0.004") and not summary["complete"]
+    assert summary["articles_done"] >= 1 and summary["lm_calls_by_outcome"]["lost"] == 0  # whole articles, none cut short
+    assert summary["lm_calls_total"] == requests < unlimited["summary"]["lm_calls"]
+    assert summary["cost_usd_total"] <= 0.004 and summary["limits"]["cost_left_usd"] == pytest.approx(0.004 - summary["cost_usd_total"], abs=1e-6)
 
 
 def test_max_cost_refuses_an_unpriced_model_before_any_call(

@@ -176,7 +176,7 @@ def test_a_corrupt_store_file_is_named(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "run.sqlite").write_bytes(os.urandom(4096))
-    with pytest.raises(StoreError, match=r"run\.sqlite: cannot open the run store"):
+    with pytest.raises(StoreError, match=r"run\.sqlite: the run store is damaged \(not a SQLite database.*--force-new"):
         RunStore.open(run_dir)
 
 

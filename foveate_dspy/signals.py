@@ -1,0 +1,35 @@
+"""SIGTERM stops a run the way Ctrl-C does.
+
+Without this, SIGTERM (what `kill`, `timeout`, systemd, Docker and Kubernetes send) ends the
+process at once, like `kill -9`: no message, no exports, and the session is left "running" in the
+store. Here it is turned into SIGINT, so it takes exactly Ctrl-C's path: inside `asyncio.run` the
+runner's SIGINT handler cancels the run's main task (requests in flight are waited for, finished
+articles are committed, the session is marked interrupted and the exports are written), and
+anywhere else Python raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+
+def _as_interrupt(signum: int, frame: FrameType | None) -> None:
+    signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def sigterm_like_ctrl_c() -> Iterator[None]:
+    """Within this block, SIGTERM behaves like Ctrl-C (main thread only: signal handlers can only
+    be installed there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
