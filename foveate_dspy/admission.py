@@ -74,7 +74,7 @@ class ArticleAdmission:
             observed = totals.cost_usd / totals.calls if totals.calls and totals.cost_usd > 0 else None
         return observed if observed is not None else (self.prior_cost_per_call or 0.0)
 
-    def _shortfall(self, n: int) -> str | None:
+    def shortfall(self, n: int) -> str | None:
         """Why an article of budget n does not fit now, or None when it does."""
         limits = self.limits
         expected = self.expected_calls(n)
@@ -108,7 +108,7 @@ class ArticleAdmission:
             while True:
                 if self.limits.closed is not None or self.limits.stopped is not None:
                     return False
-                why = self._shortfall(n)
+                why = self.shortfall(n)
                 if why is None:
                     self.in_flight[id(scope)] = (scope, n)
                     return True

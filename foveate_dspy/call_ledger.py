@@ -207,6 +207,7 @@ def spend_fields(buckets: dict[str, dict[str, Any]], max_calls: int | None, max_
             "lost": buckets.get("lost", {}).get("calls", 0),  # failed, interrupted or cut short: paid, redone later
             "optimize": buckets.get(OPTIMIZE, {}).get("calls", 0),
             "judge": buckets.get(JUDGE, {}).get("calls", 0),
+            "probe": buckets.get("probe", {}).get("calls", 0),  # the output-mode probe (runner.settle_output_mode)
             "unfinished": sum(b["unfinished"] for b in buckets.values()),  # in flight when a process died
         },
         "lm_ledger": buckets,

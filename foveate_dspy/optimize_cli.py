@@ -213,10 +213,11 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
     from foveate_dspy.adapters import build_adapter
     from foveate_dspy.runner import settle_output_mode
 
-    chosen = settle_output_mode(settings, None, lambda message: print(f"note: {message}", file=sys.stderr))
-    adapter = build_adapter(chosen.mode, chosen.form)
     print(f"optimising the {settings.method} program with {args.optimize} (judge: {judge.label})…", file=sys.stderr)
     with gate.active() if gate is not None else contextlib.nullcontext():
+        # The probe goes through the gated teacher: admitted, paced and in the ledger like the rest.
+        chosen = settle_output_mode(settings, teacher, lambda message: print(f"note: {message}", file=sys.stderr))
+        adapter = build_adapter(chosen.mode, chosen.form)
         optimized, report = optimize_program(program, articles, _optimize_settings(args, settings), teacher, proposer, judge, adapter)
     if gate is not None and gate.limits.stopped:
         # The teleprompter may carry on past refused calls; a program optimised that way is not kept.

@@ -500,11 +500,31 @@ def run(
             logs.append(CallLog(store.path, store.session, ledger.pricing))
         tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
         tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, pending))))
+        admission = ADMISSION.get()
+        if pending and admission is not None and admission.active and admission.shortfall(pending[0][1]) is not None:
+            pending_fits = False  # the limit leaves no room for an article: no probe either
+        else:
+            pending_fits = bool(pending)
         if pending:
             probes = ArticleLedger.under(ledger)
-            chosen = settle_output_mode(
-                settings, teacher_lm, log, lambda usage, failed: probes.record(PROBE_STAGE, usage, failed), lambda: limits.admit(ledger)
-            )
+
+            def record_probe(usage: dict[str, dict[str, Any]], failed: bool) -> None:
+                probes.record(PROBE_STAGE, usage, failed)
+                calls = CALL_LOG.get()
+                if calls is not None:  # in the run's call ledger as their own bucket, "probe"
+                    calls.finished(calls.started(PROBE_STAGE, settings.teacher, phase="probe"), usage, failed)
+
+            # A mode settled by an earlier session against the same teacher and server is reused:
+            # the probe is paid for once per run, not once per resume.
+            where = {"requested": settings.output_mode, "teacher": settings.teacher, "api_base": public_api_base(settings.api_base)}
+            settled = store.meta("output_mode")
+            if settled is not None and settled.get("for") == where:
+                chosen = _unprobed(settings, settled.get("fallback"), settled["mode"], settled.get("form"))
+            elif pending_fits:
+                chosen = settle_output_mode(settings, teacher_lm, log, record_probe, lambda: limits.admit(ledger))
+                store.remember("output_mode", {"for": where, "mode": chosen.mode, "form": chosen.form, "fallback": chosen.fallback})
+            else:
+                chosen = _unprobed(settings, "no probe: the run's limit leaves no room for an article")
             if probes.rows():
                 store.commit_run_usage(probes.rows())
             session["output_mode"] = chosen.as_dict()
@@ -556,6 +576,14 @@ def run(
 PROBE_STAGE = "output_mode.probe"
 
 
+def _unprobed(settings: RunSettings, why: str | None, mode: str = "chat", form: str | None = None):
+    """An output mode settled without a probe: one an earlier session settled, or chat mode
+    for a session that starts no article."""
+    from foveate_dspy.output_mode import OutputMode
+
+    return OutputMode(settings.output_mode, mode, form, fallback=why)
+
+
 def settle_output_mode(
     settings: RunSettings,
     teacher_lm: dspy.LM | None,
@@ -568,13 +596,16 @@ def settle_output_mode(
     (tests) writes chat replies unless told otherwise."""
     from foveate_dspy.output_mode import OutputMode, resolve
 
-    offline = settings.teacher == OFFLINE or (teacher_lm is not None and settings.output_mode == "auto")
     probe_lm = teacher_lm
-    if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
+    if probe_lm is None and settings.teacher != OFFLINE and settings.output_mode in ("auto", "schema"):
         from foveate_dspy.teacher_settings import build_teachers
 
         probe_lm = build_teachers(settings)[0]
-    timeout = settings.request_timeout if teacher_lm is None else None  # a scripted LM takes no client settings
+    # Only an LM that DSPy sends over HTTP can be probed; a custom engine (the offline teacher, a
+    # test's scripted one) answers in the chat format, unless a mode is forced.
+    served = isinstance(getattr(probe_lm, "engine", None), str)
+    offline = settings.teacher == OFFLINE or (not served and settings.output_mode == "auto")
+    timeout = settings.request_timeout if served else None  # a custom engine takes no client settings
     try:
         chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout, admit)
     except RunStopped as stop:  # the call limit is spent: no article will start either

@@ -402,6 +402,11 @@ class RunStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a fact a later session reuses instead of paying for it again (the output mode)."""
+        with self._transaction(f"the run's {key}") as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
+
     @property
     def initialised(self) -> bool:
         return self.meta("fingerprint") is not None

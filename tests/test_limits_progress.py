@@ -68,7 +68,8 @@ def test_topping_up_the_call_limit_saves_articles_at_every_step(tmp_path: Path, 
                 limit += 30
             paid = server.stats.requests - before
     assert summary["lm_calls_total"] == paid  # the ledger holds every request the server received
-    assert summary["lm_calls_by_outcome"]["kept"] + summary["lm_calls_by_outcome"]["lost"] == paid
+    by = summary["lm_calls_by_outcome"]
+    assert by["kept"] + by["lost"] + by["probe"] == paid  # probe: the first session's output-mode probe
     assert paid <= 1.10 * unlimited, steps
     assert [s["limits"]["max_calls"] for s in summary["sessions"]] == [s[0] for s in steps]  # raises are recorded
     assert sorted(r["id"] for r in read_jsonl(out / "instructions.jsonl")) == sorted(
@@ -81,7 +82,8 @@ def test_the_same_command_after_the_limit_makes_no_call_and_says_how_to_raise_it
     tmp_path: Path, shared_data: Path, repo_root: Path
 ) -> None:
     with LoopbackServer(respond=http_reply, latency=0.0, max_seconds=120) as server:
-        args = _args(shared_data, server.url, "--max-calls", "25", limit=2)
+        # Room for one article and the run's two output-mode probe requests, not for two articles.
+        args = _args(shared_data, server.url, "--max-calls", "27", limit=2)
         first = _compile(repo_root, args, tmp_path / "run")
         assert first.returncode == 0, first.stderr
         paid = server.stats.requests
@@ -91,7 +93,7 @@ def test_the_same_command_after_the_limit_makes_no_call_and_says_how_to_raise_it
         assert server.stats.requests == paid  # no call at all
     assert "re-run with --max-calls" in again.stderr and "across resumes" in again.stderr
     summary = _summary(tmp_path / "run")
-    assert summary["lm_calls_total"] == paid and summary["limits"]["calls_left"] == 25 - paid
+    assert summary["lm_calls_total"] == paid and summary["limits"]["calls_left"] == 27 - paid
 
 
 def _ledger_rows(run_dir: Path) -> tuple[int, int]:
