@@ -167,7 +167,7 @@ def output_schema(signature: type[dspy.Signature]) -> dict[str, Any]:
 
 def list_bounds(signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, tuple[int | None, int]]:
     """How many items each list output may hold, read from the call's inputs: a `count` (or
-    `core_count` for `core_keywords`) caps it, and a batch call's `questions` hold exactly one
+    `core_count` for `core_keywords`) caps it (and at least one item), and a batch call's `questions` hold exactly one
     entry per listed feature. Small models otherwise write lists of any length, and a reply cut
     off at --max-tokens in the middle of its list is lost."""
     bounds: dict[str, tuple[int | None, int]] = {}
@@ -177,7 +177,7 @@ def list_bounds(signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict
             continue
         count = next((inputs[c] for c in (f"{name.split('_')[0]}_count", "count") if isinstance(inputs.get(c), int)), None)
         if count is not None and count > 0:
-            bounds[name] = (None, count)
+            bounds[name] = (1, count)  # an empty list is never an answer to "give me `count`"
         elif name == "questions" and len(list_inputs) == 1:
             n = len(inputs[list_inputs[0]])
             bounds[name] = (n, n)

@@ -66,10 +66,11 @@ def test_baselines_on_a_real_server(method: str, smollm, tmp_path: Path, repo_ro
         "foveate_dspy.compile", "--corpus", str(corpus), "--out", str(out), *_served(smollm), "--method", method,
         "--n-per-level", "1", *SMALL, cwd=repo_root,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     report = summary(out)
     _all_calls_read(report)
     assert report["complete"]
+    # A 135M model may write nothing usable: then the run says so and exits 1, never 0 with nothing.
+    assert done.returncode == (0 if report["records"] else 1), done.stderr
 
 
 def test_chat_mode_never_saves_a_format_failure_as_done(smollm, tmp_path: Path, repo_root: Path) -> None:

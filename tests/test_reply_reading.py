@@ -141,11 +141,11 @@ def test_list_lengths_come_from_the_inputs() -> None:
     from foveate_dspy.adapters import list_bounds
     from signatures.scatter import SelectImportantKeywords
 
-    assert list_bounds(ExtractKeywords, {"article": "x", "count": 6}) == {"keywords": (None, 6)}
+    assert list_bounds(ExtractKeywords, {"article": "x", "count": 6}) == {"keywords": (1, 6)}
     assert list_bounds(ReverseSynthesis, {"article": "x", "answers": ["a", "b"]}) == {"questions": (2, 2)}
     assert list_bounds(SelectImportantKeywords, {"keywords": ["a"], "core_count": 1, "major_count": 2}) == {
-        "core_keywords": (None, 1),
-        "major_keywords": (None, 2),
+        "core_keywords": (1, 1),
+        "major_keywords": (1, 2),
     }
     bounded = response_format(ReverseSynthesis, "openai", {"questions": (2, 2)})["json_schema"]["schema"]
     assert bounded["properties"]["questions"]["minItems"] == bounded["properties"]["questions"]["maxItems"] == 2
