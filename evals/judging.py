@@ -54,16 +54,6 @@ def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens:
     return judge_lm(model, api_base, temperature=temperature, max_tokens=max_tokens, cache=cache)
 
 
-def judge_adapter(lm: Any) -> Any:
-    """The adapter for a judge LM: its JSON schema when a probe shows the server enforces it
-    (a small local judge then always answers inside the choices), else the forgiving chat format."""
-    from foveate_dspy.adapters import build_adapter
-    from foveate_dspy.output_mode import resolve
-
-    chosen = resolve("auto", lm, offline=not isinstance(getattr(lm, "model", None), str) or lm.model.startswith("offline"))
-    return build_adapter(chosen.mode, chosen.form)
-
-
 class DSPyJudge:
     """Runs one judge signature with ``dspy.Predict`` and checks the reply against its choices.
 
@@ -77,7 +67,9 @@ class DSPyJudge:
         self.lm = lm
         self.choices = choices
         self.predict = dspy.Predict(signature)
-        self.adapter = judge_adapter(lm)
+        from foveate_dspy.output_mode import JudgeAdapter
+
+        self.adapter = JudgeAdapter(self.lm)
         self.label = f"{lm.model} (LLM judge)"
 
     def __call__(self, **inputs: Any) -> JudgeReply:
@@ -85,7 +77,7 @@ class DSPyJudge:
         from dspy.utils.exceptions import AdapterParseError
 
         try:
-            with dspy.context(lm=self.lm, adapter=self.adapter):
+            with dspy.context(lm=self.lm, adapter=self.adapter.get()):
                 prediction = self.predict(**inputs)
         except AdapterParseError as exc:
             return JudgeReply(invalid="unparseable reply", detail=_clean(exc.lm_response))

@@ -94,16 +94,16 @@ class LLMJudge:
             api = options.pop("api_base", None)
             lm = judge_lm(model, api, **options)
         self.lm = lm
-        from evals.judging import judge_adapter
+        from foveate_dspy.output_mode import JudgeAdapter
 
-        self.adapter = judge_adapter(self.lm)
+        self.adapter = JudgeAdapter(self.lm)
         self.predict = dspy.Predict(JudgeAnswerCorrectness)
 
     def _verdict(self, item: JudgeInput) -> str:
         import dspy
         from dspy.utils.exceptions import AdapterParseError
 
-        with dspy.context(lm=self.lm, adapter=self.adapter):
+        with dspy.context(lm=self.lm, adapter=self.adapter.get()):
             try:
                 prediction = self.predict(
                     question=item.question, ground_truth=ground_truth_text(item.golds), generated=item.generated

@@ -73,8 +73,9 @@ def split_sections(completion: str, names: set[str]) -> list[tuple[str | None, s
 def recover_chat_fields(signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
     """The output fields of a chat reply that DSPy's parser refused, or raise AdapterParseError.
 
-    A reply with a single output field may open with the wrong marker (SmolLM2 echoes
-    `[[ ## article ## ]]`) or none at all: then its whole body is that field."""
+    A reply for a single output field that opens with the wrong marker (SmolLM2 echoes
+    `[[ ## article ## ]]`) is read as that field; a reply with no marker at all is not (prose
+    such as "Sure! Here are some questions" must not become a question)."""
     outputs = signature.output_fields
     names = set(outputs) | set(signature.input_fields) | {"completed"}
     sections = split_sections(completion, names)
@@ -87,7 +88,8 @@ def recover_chat_fields(signature: type[dspy.Signature], completion: str) -> dic
             except ValueError as exc:
                 problems.append(f"{name}: {exc}")
     missing = [name for name in outputs if name not in fields]
-    if len(outputs) == 1 and missing:
+    marked = any(name is not None for name, _ in sections)  # prose with no marker at all stays refused
+    if len(outputs) == 1 and missing and marked:
         (name,) = outputs
         body = "\n\n".join(text for key, text in sections if key not in outputs and key != "completed" and text)
         try:

@@ -417,7 +417,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return "drop"
         wall = time.monotonic()
-        if fault is not None and fault.kind == "prose":
+        if (fault is not None and fault.kind == "prose") or not _is_dspy_request(messages):
+            # A request that is no DSPy call (the output-mode probe) gets prose: this server, like
+            # many, ignores `response_format`, so a run against it settles on the chat format.
             text, cpu, replayed = PROSE, 0.0, False
         else:
             text, cpu, replayed = owner._reply(body)
@@ -470,6 +472,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
         self.wfile.flush()
+
+
+def _is_dspy_request(messages: list[dict[str, Any]]) -> bool:
+    """DSPy's adapters open the system message with the signature's fields."""
+    system = next((_content_text(m.get("content")) for m in messages if m.get("role") == "system"), "")
+    return "Your input fields are:" in system
 
 
 def _error_body(message: str, code: str) -> bytes:

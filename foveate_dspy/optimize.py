@@ -111,7 +111,9 @@ class LMJudge:
         self.lm = lm
         self.label = lm.model
         self.predict = dspy.Predict(JudgeSynthesizedPair)
-        self.adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+        from foveate_dspy.output_mode import JudgeAdapter
+
+        self.adapter = JudgeAdapter(self.lm)
 
     def judge(self, article: str, instruction: str, answer: str) -> Verdict:
         import dspy
@@ -120,7 +122,7 @@ class LMJudge:
 
         try:
             # trace=None: the judge's own calls must not become demos or reflection material.
-            with dspy.context(lm=self.lm, adapter=self.adapter, trace=None):
+            with dspy.context(lm=self.lm, adapter=self.adapter.get(), trace=None):
                 got = self.predict(article=article, instruction=instruction, answer=answer)
         except Exception as exc:  # noqa: BLE001  (a failed judgement is counted invalid, never a score)
             return Verdict(None, None, describe_error(exc))
@@ -398,6 +400,8 @@ def _compile(
     if settings.optimizer == "gepa":
         from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
+        from foveate_dspy.adapters import RecoveringChatAdapter
+
         # GEPA checks its budget between iterations, and one iteration scores two minibatches and,
         # when the candidate improves, the validation split: keep that much headroom so the cap holds.
         minibatch = min(3, len(train))
@@ -412,7 +416,7 @@ def _compile(
             max_metric_calls=budget,
             reflection_lm=proposer_lm,
             reflection_minibatch_size=minibatch,
-            instruction_proposer=InstructionProposer(adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)),
+            instruction_proposer=InstructionProposer(adapter=RecoveringChatAdapter()),
             num_threads=settings.threads,
             seed=settings.seed,
             warn_on_score_mismatch=False,
@@ -478,9 +482,13 @@ def optimize_program(
     teacher: dspy.LM,
     proposer: dspy.LM,
     judge: Judge,
+    adapter: dspy.Adapter | None = None,
 ) -> tuple[dspy.Module, OptimizeReport]:
-    """Compile `program` on a train split of `articles`; score it before and after."""
+    """Compile `program` on a train split of `articles`; score it before and after. `adapter`
+    is the run's output mode's (adapters.build_adapter); chat by default."""
     import dspy
+
+    from foveate_dspy.adapters import RecoveringChatAdapter
 
     if settings.optimizer not in OPTIMIZERS:
         raise OptimizeError(f"--optimize takes one of {', '.join(OPTIMIZERS)}; got {settings.optimizer!r}")
@@ -495,7 +503,7 @@ def optimize_program(
         raise OptimizeError(f"{settings.optimizer} needs held-out articles: give a corpus of more than {settings.train_size} articles")
     metric = ProgramMetric(judge)
     counter = lm_call_counter()
-    adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+    adapter = adapter or RecoveringChatAdapter()
     with dspy.context(lm=teacher, adapter=adapter, callbacks=[counter]):
         before, errors_before = mean_score(program, evalset, metric)
         compile_calls_from = metric.calls

@@ -196,7 +196,12 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
         judge = LMJudge(build_lm(args.judge, {"temperature": 0.0}, args.judge_api_base, **lm_options))
     else:
         judge = HeuristicJudge()
+    from foveate_dspy.adapters import build_adapter
+    from foveate_dspy.runner import settle_output_mode
+
+    chosen = settle_output_mode(settings, None, lambda message: print(f"note: {message}", file=sys.stderr))
+    adapter = build_adapter(chosen.mode, chosen.form)
     print(f"optimising the {settings.method} program with {args.optimize} (judge: {judge.label})…", file=sys.stderr)
-    optimized, report = optimize_program(program, articles, _optimize_settings(args, settings), teacher, proposer, judge)
+    optimized, report = optimize_program(program, articles, _optimize_settings(args, settings), teacher, proposer, judge, adapter)
     print(describe(report), file=sys.stderr)
     return optimized, report

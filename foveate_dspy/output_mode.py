@@ -15,6 +15,8 @@ The offline teacher reads and writes the chat format itself: it always runs in c
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +30,11 @@ _PROBE_SCHEMA = {
     "required": ["probe"],
     "additionalProperties": False,
 }
-_PROBE_MESSAGES = [{"role": "user", "content": "Reply with a JSON object that has one field."}]
+_PROBE_PROMPT = "Reply with a JSON object that has one field."
+
+
+ProbeRecorder = Callable[[dict[str, dict[str, Any]], bool], None]
+"""Told about each probe request: its usage per model (DSPy's tracker) and whether it failed."""
 
 
 class OutputModeError(RuntimeError):
@@ -61,19 +67,33 @@ def _honoured(text: str) -> bool:
     return isinstance(value, dict) and value.get("probe") == _PROBE_VALUE
 
 
-def probe_form(lm: Any, form: str) -> dict[str, Any]:
-    """Send one probe request in `form`; what came back and whether the schema held."""
-    try:
-        outputs = lm(messages=_PROBE_MESSAGES, response_format=_schema_format(form), max_tokens=32, temperature=0.0)
-    except Exception as exc:  # the server refused the field, or the request failed: not honoured
-        return {"form": form, "honoured": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+def probe_form(lm: Any, form: str, on_request: ProbeRecorder | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """Send one probe request in `form`; what came back and whether the schema held.
+    `on_request(usage_by_model, failed)` is told about the request, for the run's ledger."""
+    import dspy
+
+    options: dict[str, Any] = {"response_format": _schema_format(form), "max_tokens": 32, "temperature": 0.0}
+    if timeout is not None:
+        options["timeout"] = timeout
+    with dspy.track_usage() as tracker:
+        try:
+            outputs = lm(_PROBE_PROMPT, **options)
+        except Exception as exc:  # the server refused the field, or the request failed: not honoured
+            if on_request is not None:
+                on_request(tracker.get_total_tokens(), True)
+            return {"form": form, "honoured": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+    if on_request is not None:
+        on_request(tracker.get_total_tokens(), False)
     first = outputs[0] if outputs else ""
     text = first.get("text", "") if isinstance(first, dict) else str(first)
     return {"form": form, "honoured": _honoured(text), "reply": text[:120]}
 
 
-def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
-    """Settle `requested` (one of OUTPUT_MODES) into the mode the run will use."""
+def resolve(
+    requested: str, lm: Any, offline: bool, on_request: ProbeRecorder | None = None, timeout: float | None = None
+) -> OutputMode:
+    """Settle `requested` (one of OUTPUT_MODES) into the mode the run will use; each probe
+    request gives up after `timeout` seconds (the run's --request-timeout)."""
     if requested not in OUTPUT_MODES:
         raise ValueError(f"--output-mode takes one of {', '.join(OUTPUT_MODES)}, got {requested!r}")
     if offline:
@@ -82,7 +102,7 @@ def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
         return OutputMode(requested, requested)
     probes = []
     for form in SCHEMA_FORMS:
-        result = probe_form(lm, form)
+        result = probe_form(lm, form, on_request, timeout)
         probes.append(result)
         if result["honoured"]:
             return OutputMode(requested, "schema", form, probes)
@@ -91,3 +111,26 @@ def resolve(requested: str, lm: Any, offline: bool) -> OutputMode:
         details = "; ".join(f"{p['form']}: {p.get('error') or repr(p.get('reply', ''))}" for p in probes)
         raise OutputModeError(f"--output-mode schema: {why} ({details}); use --output-mode auto, json or chat")
     return OutputMode(requested, "chat", None, probes, fallback=why)
+
+
+class JudgeAdapter:
+    """The adapter for a judge LM: its JSON schema when a probe shows the server enforces it (a
+    small local judge then always answers inside the choices), else the forgiving chat format.
+
+    Settled on the first `get()` (judges run in thread pools, hence the lock), so that building a
+    judge sends nothing."""
+
+    def __init__(self, lm: Any) -> None:
+        self.lm = lm
+        self._adapter: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        from foveate_dspy.adapters import build_adapter
+
+        with self._lock:
+            if self._adapter is None:
+                model = getattr(self.lm, "model", None)
+                chosen = resolve("auto", self.lm, offline=not isinstance(model, str) or model.startswith("offline"))
+                self._adapter = build_adapter(chosen.mode, chosen.form)
+            return self._adapter

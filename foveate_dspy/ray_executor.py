@@ -315,7 +315,6 @@ class ArticleWorker:
             self.setup_error = f"{where}: cannot build the program: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
 
     def _set_up(self, settings: RunSettings, program_state: dict[str, Any] | None, program_sha: str | None, broker: Any, endpoints: Sequence[Endpoint]) -> None:
-        import dspy
         import ray
 
         from foveate_dspy.adapters import build_adapter

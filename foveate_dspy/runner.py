@@ -414,7 +414,10 @@ def run(
         session["skipped"] = len(articles) - len(pending)
         store.begin_session(settings.public())
         if pending:
-            chosen = settle_output_mode(settings, teacher_lm, log)
+            probes = ArticleLedger.under(ledger)
+            chosen = settle_output_mode(settings, teacher_lm, log, lambda usage, failed: probes.record(PROBE_STAGE, usage, failed))
+            if probes.rows():
+                store.commit_run_usage(probes.rows())
             session["output_mode"] = chosen.as_dict()
             settings = replace(settings, output_mode=chosen.mode, output_form=chosen.form)
             filters = FilterChain(settings.filters, settings.filter_config)
@@ -448,16 +451,23 @@ def run(
     return summary
 
 
-def settle_output_mode(settings: RunSettings, teacher_lm: dspy.LM | None, log: Callable[[str], None]):
-    """The output mode this session runs in (`output_mode.resolve`, one probe request for a
-    real teacher). A scripted `teacher_lm` (tests) writes chat replies unless told otherwise."""
+PROBE_STAGE = "output_mode.probe"
+
+
+def settle_output_mode(
+    settings: RunSettings, teacher_lm: dspy.LM | None, log: Callable[[str], None], on_request: Callable[..., None] | None = None
+):
+    """The output mode this session runs in (`output_mode.resolve`: one or two probe requests
+    for a real teacher, each reported to `on_request` for the ledger). A scripted `teacher_lm`
+    (tests) writes chat replies unless told otherwise."""
     from foveate_dspy.output_mode import resolve
 
     offline = settings.teacher == OFFLINE or (teacher_lm is not None and settings.output_mode == "auto")
     probe_lm = teacher_lm
     if probe_lm is None and not offline and settings.output_mode in ("auto", "schema"):
         probe_lm = build_lm(settings.teacher, NORMAL, settings.api_base, max_tokens=settings.max_tokens)
-    chosen = resolve(settings.output_mode, probe_lm, offline)
+    timeout = settings.request_timeout if teacher_lm is None else None  # a scripted LM takes no client settings
+    chosen = resolve(settings.output_mode, probe_lm, offline, on_request, timeout)
     if chosen.fallback and not offline:
         log(f"output mode: chat ({chosen.fallback})")
     elif chosen.mode == "schema":

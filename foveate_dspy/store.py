@@ -55,6 +55,8 @@ USAGE_FIELDS = (
 # Added after the first release: stores made before them get the columns when opened.
 _LATER_USAGE_COLUMNS = ("parse_coerced", "parse_failed", "parse_retried_ok", "parse_lost")
 
+RUN_USAGE = "(run)"  # the usage table's article id for requests of no article (commit_run_usage)
+
 # Article status: `failed` articles are retried by the next run, like `pending` ones.
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -603,6 +605,18 @@ class RunStore:
                     del row[column]  # parsing is counted per stage
             result["stages" if kind == "stage" else "models"][name] = row
         return result
+
+    def commit_run_usage(self, usage: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Save LM usage that belongs to no article (the output-mode probe at a session's start)
+        under the article id RUN_USAGE, so the run's totals count every request it sent."""
+        columns = ", ".join(USAGE_FIELDS)
+        updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_FIELDS)
+        with self._transaction("the run's own LM usage") as db:
+            db.executemany(
+                f"INSERT INTO usage (session, article_id, kind, name, {columns}) VALUES (?, ?, ?, ?, {', '.join('?' * len(USAGE_FIELDS))})"
+                f" ON CONFLICT (session, article_id, kind, name) DO UPDATE SET {updates}",
+                [(self.session or 0, RUN_USAGE, kind, name, *(figures[c] for c in USAGE_FIELDS)) for kind, name, figures in usage],
+            )
 
     def level_failure_examples(self, limit: int = 5) -> list[dict[str, str]]:
         """A few (article, level, reason) of the levels that produced nothing, for the closing line."""

@@ -170,7 +170,8 @@ def test_llm_judge_unparseable_and_failed_calls_are_invalid(tmp_path):
     def respond(user_text):
         content = user_text.split("[[ ## content ## ]]\n", 1)[1]
         if content.startswith("garbled"):
-            return chat_reply(harder="Set 1 is clearly harder")
+            # Names no set (a verdict naming exactly one, "Set 1 is harder", is read as that set).
+            return chat_reply(harder="Both sets are about equally hard")
         if content.startswith("down"):
             raise ConnectionError("server unavailable, key sk-abcdefghijklmnopqrstuvwxyz")
         return chat_reply(harder="1" if "HARD" in _set_text(user_text, 1) else "2")

@@ -75,7 +75,14 @@ def test_transient_faults_are_retried_and_nothing_is_lost(fault: Fault, baseline
 
 def test_timeout_cancels_the_request_before_sending_it_again(tmp_path: Path) -> None:
     slow = Fault("slow", delay=30.0)
-    plan = lambda number, _body: slow if number == 0 else None
+    first_call = []  # the first DSPy call, after the run's output-mode probe requests
+
+    def plan(_number: int, body: dict) -> Fault | None:
+        if first_call or "Your input fields are:" not in json.dumps(body["messages"]):
+            return None
+        first_call.append(True)
+        return slow
+
     with LoopbackServer(scripted_teacher, latency=0.0, faults=plan) as server:
         summary = compile_run(
             server.url, tmp_path / "run", ARTICLES[:1], max_concurrency=1, request_timeout=0.5, backoff=Backoff(base=0.3, cap=0.3)

@@ -43,7 +43,7 @@ def test_local_teacher_runs_every_level(tmp_path: Path, repo_root: Path) -> None
     corpus = write_corpus(tmp_path / "one.jsonl", ARTICLES[:1])
     out = tmp_path / "run"
     done = run_module(
-        "foveate_dspy.compile", "--corpus", str(corpus), "--out", str(out), "--teacher", "local", "--n-per-level", "2", *SMALL,
+        "foveate_dspy.compile", "--corpus", str(corpus), "--out", str(out), "--teacher", "local", "--n-per-level", "1", *SMALL,
         cwd=repo_root,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

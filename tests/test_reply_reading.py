@@ -96,6 +96,13 @@ def test_chat_reply_with_the_wrong_marker_and_a_numbered_list() -> None:
     assert adapter.parse(ExtractKeywords, reply) == {"keywords": ["Great Fire", "Thomas Farriner", "Pudding Lane"]}
 
 
+def test_prose_without_any_marker_is_not_taken_as_the_field() -> None:
+    from signatures.micro import RegenerateFromAnswer
+
+    with pytest.raises(AdapterParseError):
+        RecoveringChatAdapter().parse(RegenerateFromAnswer, "Sure! Here are some great questions you might like.")
+
+
 def test_chat_reply_with_bool_in_words() -> None:
     adapter = RecoveringChatAdapter()
     reply = "[[ ## answerable ## ]]\nFalse.\n\n[[ ## answer ## ]]\nI don't know.\n\n[[ ## completed ## ]]"

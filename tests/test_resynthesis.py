@@ -165,9 +165,30 @@ def test_unparseable_synthesis_is_resynthesised_item_by_item() -> None:
     (item,) = prediction.results
     assert "did not parse" in item.attempts[0].rejection
     assert item.accepted is not None and item.attempts[-1].number == 1
-    assert ledger.as_dict()["stages"]["macro.synthesize"]["errors"] == 1
-    # no silent second call through the JSON adapter
-    assert sum(c.outputs == ("questions",) for c in engine.calls) == 1
+    stage = ledger.as_dict()["stages"]["macro.synthesize"]
+    # Asked once, then again twice (--parse-retries 2), each retry saying what was wrong; no
+    # silent extra call through the JSON adapter.
+    assert stage["errors"] == stage["parse_failed"] == 3 and stage["parse_lost"] == 1
+    synthesis = [c for c in engine.calls if c.outputs == ("questions",)]
+    assert len(synthesis) == 3
+    assert "could not be read" not in synthesis[0].system
+    assert all("could not be read (missing or unreadable field(s) questions" in c.system for c in synthesis[1:])
+
+
+def test_a_reply_that_parses_on_retry_is_counted_as_recovered() -> None:
+    replies = iter(["Sure! Here are some great questions you might like."])
+
+    def respond(outputs, inputs, call):
+        if outputs == ("questions",):
+            first = next(replies, None)
+            if first is not None:
+                return first
+        return make_responder()(outputs, inputs, call)
+
+    prediction, _, ledger = run_program(respond, levels=("macro",))
+    assert all(len(item.attempts) == 1 and item.accepted for item in prediction.results)
+    stage = ledger.as_dict()["stages"]["macro.synthesize"]
+    assert (stage["parse_failed"], stage["parse_retried_ok"], stage["parse_lost"]) == (1, 1, 0)
 
 
 def test_failed_extraction_fails_only_its_level() -> None:
