@@ -19,7 +19,8 @@ after the optimiser. Measured per run, from the run directory (summary.json, ins
 rejected.jsonl, optimization.json):
 
   share of budgeted slots accepted = records ÷ (summary budget total per level × levels);
-  replies parsed cleanly / after coercion / never, summed over the stages, with the calls a
+  replies parsed cleanly / after coercion / never, summed over the stages (the output-mode
+  probe requests, counted among the LM calls, are not replies to parse), with the calls a
   retry recovered and the calls lost; level failures (and how many for a reply that never
   parsed); LM calls and tokens per accepted record; wall time; first-try acceptance = items
   accepted on attempt 1 ÷ items (accepted + rejected items; failed levels make no items) and ÷
@@ -55,6 +56,7 @@ LEVELS = ("micro", "scatter", "macro")
 SERVED_MODEL = "openai/local-gguf"  # local_server.MODEL_ALIAS behind the OpenAI client
 DUMMY_KEY = "sk-no-key-local"  # llama.cpp checks none; the OpenAI client insists on one
 PARSE_FAILED = "teacher output did not parse"  # calls.PARSE_FAILED, the start of such reasons
+PROBE_STAGE = "output_mode.probe"  # runner.PROBE_STAGE: the output-mode probes, not signature replies
 TARGETS = {"clean_parse_share": 0.95, "calls_lost": 0, "format_level_failures": 0}
 
 
@@ -78,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-retries", type=int, default=2, help="re-synthesis tries per failed item (default 2)")
     parser.add_argument("--parse-retries", type=int, default=2, help="times an unparsed reply is asked for again (default 2)")
     parser.add_argument("--no-optimize", action="store_true", help="skip the --optimize bootstrap comparison")
-    parser.add_argument("--optimize-train", type=int, default=2, help="bootstrap train articles (default 2)")
+    parser.add_argument(
+        "--optimize-train", type=int, default=1, help="bootstrap train articles (default 1; as many more are held out for its metric)"
+    )
     parser.add_argument("--optimize-n", type=int, default=1, help="instructions per level while optimising (default 1)")
     parser.add_argument("--optimize-max-calls", type=int, default=8, help="bootstrap metric calls at most (default 8)")
     parser.add_argument("--keep", help="put the run directories here (default: a temporary directory, removed after)")
@@ -198,7 +202,8 @@ def measure(out: Path, ran: dict[str, Any]) -> dict[str, Any]:
     levels = summary["settings"].get("levels") or list(LEVELS)
     slots = summary["budget"]["total_per_level"] * len(levels)
     records = summary["records"]
-    parsing = {key: sum(row[key] for row in summary["parsing"].values()) for key in next(iter(summary["parsing"].values()), {})}
+    stages = {stage: row for stage, row in summary["parsing"].items() if stage != PROBE_STAGE}
+    parsing = {key: sum(row[key] for row in stages.values()) for key in next(iter(stages.values()), {})}
     replies = parsing.get("replies", 0)
     items = len(accepted) + len(rejected_items)
     first_try = sum(1 for r in accepted if r.get("attempts") == 1)
@@ -216,7 +221,8 @@ def measure(out: Path, ran: dict[str, Any]) -> dict[str, Any]:
             "first_try_share_of_items": first_try / items if items else None,
             "first_try_share_of_slots": first_try / slots if slots else None,
             "parsing": parsing,
-            "parsing_per_stage": summary["parsing"],
+            "parsing_per_stage": stages,
+            "probe_calls": summary["lm_usage"]["stages"].get(PROBE_STAGE, {}).get("calls", 0),
             "clean_parse_share": parsing.get("parsed_cleanly", 0) / replies if replies else None,
             "parsed_without_retry_share": (parsing.get("parsed_cleanly", 0) + parsing.get("parsed_after_coercion", 0)) / replies
             if replies
@@ -284,7 +290,7 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
     row("calls recovered by retry", lambda f: str(f["parsing"].get("calls_recovered_by_retry", 0)))
     row("calls lost (never parsed)", lambda f: str(f["parsing"].get("calls_lost", 0)))
     row("level failures (format)", lambda f: f"{f['level_failures']} ({f['format_level_failures']})")
-    row("LM calls (transport errors)", lambda f: f"{f['lm_calls']} ({f['lm_errors']})")
+    row("LM calls (probes; errors)", lambda f: f"{f['lm_calls']} ({f['probe_calls']}; {f['lm_errors']})")
     row("tokens in / out", lambda f: f"{f['input_tokens']:,} / {f['output_tokens']:,}")
     row("LM calls per record", lambda f: _num(f["calls_per_record"]))
     row("tokens per record", lambda f: _num(f["tokens_per_record"], 0))
