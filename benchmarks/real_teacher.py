@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--optimize-n", type=int, default=1, help="instructions per level while optimising (default 1)")
     parser.add_argument("--optimize-max-calls", type=int, default=8, help="bootstrap metric calls at most (default 8)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        help="minutes for all runs: a run still going then is interrupted (its committed articles are measured, "
+        "marked partial) and runs not started are reported as skipped (default: no limit)",
+    )
     parser.add_argument("--keep", help="put the run directories here (default: a temporary directory, removed after)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     return parser
@@ -102,6 +109,7 @@ def check(args: argparse.Namespace) -> str | None:
         ("--optimize-n", args.optimize_n),
         ("--optimize-max-calls", args.optimize_max_calls),
         ("--threads", args.threads),
+        ("--time-limit", args.time_limit),
     ):
         if value is not None and value < 1:
             return f"{flag} must be >= 1, got {value}"
@@ -131,8 +139,12 @@ def check(args: argparse.Namespace) -> str | None:
 # --- running ----------------------------------------------------------------------------------
 
 
-def compile_run(out: Path, api_base: str, args: argparse.Namespace, method: str, mode: str, extra: list[str]) -> dict[str, Any]:
-    """One `compile` run in its own process; its exit status, wall time and stderr's end."""
+def compile_run(
+    out: Path, api_base: str, args: argparse.Namespace, method: str, mode: str, extra: list[str], deadline: float | None
+) -> dict[str, Any]:
+    """One `compile` run in its own process; its exit status, wall time and stderr's end. At
+    `deadline` (time.monotonic) it is interrupted as Ctrl-C would, so that it still writes the
+    summary of what it committed."""
     command = [
         sys.executable, "-m", "foveate_dspy.compile", "--corpus", args.corpus, "--limit", str(args.articles),
         "--out", str(out), "--teacher", SERVED_MODEL, "--api-base", api_base, "--method", method,
@@ -141,9 +153,23 @@ def compile_run(out: Path, api_base: str, args: argparse.Namespace, method: str,
     ]  # fmt: skip
     env = {**os.environ, "OPENAI_API_KEY": DUMMY_KEY, "PYTHONPATH": str(REPO_ROOT)}
     started = time.monotonic()
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    interrupted = False
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            interrupted = True
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        stderr.seek(0)
+        tail = stderr.read().decode("utf-8", "replace")[-1500:]
     wall = time.monotonic() - started
-    return {"returncode": done.returncode, "wall_seconds": round(wall, 1), "stderr_tail": done.stderr[-1500:]}
+    return {"returncode": proc.returncode, "wall_seconds": round(wall, 1), "stderr_tail": tail, "interrupted_at_time_limit": interrupted}
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -189,7 +215,11 @@ def _demo_count(program_file: Path) -> int | None:
 
 def measure(out: Path, ran: dict[str, Any]) -> dict[str, Any]:
     """The figures of one finished run directory."""
-    figures: dict[str, Any] = {"returncode": ran["returncode"], "wall_seconds": ran["wall_seconds"]}
+    figures: dict[str, Any] = {
+        "returncode": ran["returncode"],
+        "wall_seconds": ran["wall_seconds"],
+        "interrupted_at_time_limit": ran["interrupted_at_time_limit"],
+    }
     summary_file = out / "summary.json"
     if not summary_file.is_file():
         figures["error"] = "no summary.json: " + " ".join(ran["stderr_tail"].split())[-600:]
@@ -276,7 +306,7 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
     def row(label: str, cell) -> None:
         rows.append((label, [cell(f) if "error" not in f else "-" for f in runs.values()]))
 
-    row("output mode", lambda f: f["output_mode"]["mode"])
+    row("output mode", lambda f: f["output_mode"]["mode"] + (" (partial)" if f["interrupted_at_time_limit"] else ""))
     row("articles done / failed", lambda f: f"{f['articles_done']} / {f['articles_failed']}")
     row("records / budgeted slots", lambda f: f"{f['records']} / {f['slots']}")
     row("share of slots accepted", lambda f: _pct(f["accepted_share"]))
@@ -319,9 +349,9 @@ def rejections(runs: dict[str, dict[str, Any]]) -> str:
 
 def verdicts(runs: dict[str, dict[str, Any]], mode: str) -> list[tuple[str, bool | None, str]]:
     """(target, met or None when not measured, what was measured), over the main-mode runs."""
-    main = {name: f for name, f in runs.items() if "error" not in f and f["output_mode"]["mode"] == mode and "optimize" not in name}
+    main = {name: f for name, f in runs.items() if "error" not in f and f["output_mode"]["mode"] == mode}
     out: list[tuple[str, bool | None, str]] = []
-    failed = [name for name, f in runs.items() if "error" in f]
+    failed = [name for name, f in runs.items() if "error" in f and not f.get("skipped")]
     if failed:
         out.append(("every run finished", False, f"no summary from {', '.join(failed)}"))
     format_failures = {name: f["format_level_failures"] for name, f in main.items()}
@@ -352,7 +382,8 @@ def optimisation_lines(runs: dict[str, dict[str, Any]], mode: str) -> list[str]:
     if after is None:
         return ["bootstrap optimisation: skipped (--no-optimize)"]
     if before is None or "error" in before or "error" in after:
-        return ["bootstrap optimisation: a run did not finish (see above)"]
+        why = "; ".join(f"{name}: {f['error']}" for name, f in ((f"self-foveate/{mode}", before or {}), ("+bootstrap", after)) if "error" in f)
+        return [f"bootstrap optimisation: not compared ({why or 'self-foveate did not run in the main mode'})"]
     lines = [
         f"first-try acceptance, ÷ items: {_pct(before['first_try_share_of_items'])} ({before['first_try_accepted']}/{before['items']}) "
         f"without -> {_pct(after['first_try_share_of_items'])} ({after['first_try_accepted']}/{after['items']}) with --optimize bootstrap",
@@ -384,50 +415,20 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str, str, list[str]]]:
     return runs
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    sys.path.insert(0, str(REPO_ROOT))
-    problem = check(args)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    from foveate_dspy.local_server import LocalServer
-
-    load_before = os.getloadavg()
-    server = None
-    if args.api_base is None:
-        server = LocalServer(args.model_path, threads=args.threads).start()
-    api_base = args.api_base or server.url
-    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="real-teacher-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, dict[str, Any]] = {}
-    started = time.monotonic()
-    try:
-        for name, method, mode, extra in plan(args):
-            out = workdir / name.replace("/", "_").replace("+", "_")
-            print(f"[{time.strftime('%H:%M:%S')}] running {name} …", file=sys.stderr, flush=True)
-            ran = compile_run(out, api_base, args, method, mode, extra)
-            runs[name] = measure(out, ran)
-            print(f"[{time.strftime('%H:%M:%S')}]   {name}: exit {ran['returncode']}, {ran['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
-    finally:
-        if server is not None:
-            server.stop()
-        if not args.keep:
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
-    load_after = os.getloadavg()
-    total = time.monotonic() - started
-    model = args.api_base or Path(str(args.model_path)).name
+def report(args: argparse.Namespace, model: str, runs: dict[str, dict[str, Any]], loads: list[float], total: float) -> dict[str, Any]:
+    """Print the figures; return them for --json."""
     print(
         f"real teacher: {model} on llama.cpp; {args.articles} article(s) of {Path(args.corpus).name}, n {args.n_per_level} per level, "
         f"--max-tokens {args.max_tokens}, --max-retries {args.max_retries}, --parse-retries {args.parse_retries}"
     )
     print(
-        f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}; load average (1 min) {load_before[0]:.1f} at start, "
-        f"{load_after[0]:.1f} at end; {total / 60:.1f} min in all\n"
+        f"machine: {os.cpu_count()} CPUs ({platform.machine()}); load average (1 min) {min(loads):.1f}-{max(loads):.1f} "
+        f"(sampled at start and after each run); {total / 60:.1f} min in all\n"
     )
     print(table(runs))
+    partial = [name for name, f in runs.items() if f.get("interrupted_at_time_limit")]
+    if partial:
+        print(f"partial (interrupted at --time-limit; committed articles only): {', '.join(partial)}")
     print("\nrejections by reason (items that failed every try):")
     print(rejections(runs))
     print("\nbootstrap optimisation (SmolLM2 as teacher):")
@@ -437,25 +438,61 @@ def main(argv: list[str] | None = None) -> int:
     for target, met, measured in checks:
         label = "SKIP" if met is None else ("PASS" if met else "FAIL")
         print(f"  {label}  {target}: {measured}")
+    return {
+        "settings": {k: v for k, v in vars(args).items() if k != "model_path"},
+        "model": model,
+        "cpus": os.cpu_count(),
+        "load_averages_1min": loads,
+        "total_seconds": round(total, 1),
+        "runs": runs,
+        "targets": [{"target": t, "met": m, "measured": v} for t, m, v in checks],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT))
+    problem = check(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from foveate_dspy.local_server import LocalServer
+
+    started = time.monotonic()
+    deadline = None if args.time_limit is None else started + 60 * args.time_limit
+    loads = [os.getloadavg()[0]]
+    server = None
+    if args.api_base is None:
+        server = LocalServer(args.model_path, threads=args.threads).start()
+    api_base = args.api_base or server.url
+    model = args.api_base or args.model_path.name
+    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="real-teacher-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, dict[str, Any]] = {}
+    try:
+        for name, method, mode, extra in plan(args):
+            if deadline is not None and time.monotonic() >= deadline:
+                runs[name] = {"error": "skipped: --time-limit was reached before it started", "skipped": True}
+                continue
+            out = workdir / name.replace("/", "_").replace("+", "_")
+            print(f"[{time.strftime('%H:%M:%S')}] running {name} …", file=sys.stderr, flush=True)
+            ran = compile_run(out, api_base, args, method, mode, extra, deadline)
+            runs[name] = measure(out, ran)
+            loads.append(os.getloadavg()[0])
+            print(f"[{time.strftime('%H:%M:%S')}]   {name}: exit {ran['returncode']}, {ran['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
+            if args.json:  # what is measured so far, should the benchmark itself be stopped
+                partial = {"partial": True, "runs": runs, "load_averages_1min": loads}
+                Path(args.json).write_text(json.dumps(partial, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+    figures = report(args, str(model), runs, loads, time.monotonic() - started)
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "settings": {k: v for k, v in vars(args).items() if k != "model_path"},
-                    "model": model,
-                    "cpus": os.cpu_count(),
-                    "load_average_start": load_before,
-                    "load_average_end": load_after,
-                    "total_seconds": round(total, 1),
-                    "runs": runs,
-                    "targets": [{"target": t, "met": m, "measured": s} for t, m, s in checks],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 
