@@ -12,10 +12,11 @@ process, as a user runs it, over the first `--articles` articles of `--corpus` w
 `--n-per-level` slots per level. `--api-base URL` uses a server already running instead (one
 started with `--model_alias local-gguf`).
 
-Runs: each of `--methods` in `--output-mode` (default schema); self-foveate again in each of
-`--also-modes` (default chat), to compare output modes; self-foveate with `--optimize bootstrap`
-(SmolLM2 as teacher, the offline heuristic judge), to compare first-try acceptance before and
-after the optimiser. Measured per run, from the run directory (summary.json, instructions.jsonl,
+Runs, in this order (so that `--time-limit` cuts the least important): each of `--methods` in
+`--output-mode` (default schema); self-foveate with `--optimize bootstrap` (the same model as
+teacher, the offline heuristic judge), to compare first-try acceptance before and after the
+optimiser (the whole corpus, train article included); self-foveate again in each of
+`--also-modes` (default chat), to compare output modes. Measured per run, from the run directory (summary.json, instructions.jsonl,
 rejected.jsonl, optimization.json):
 
   share of budgeted slots accepted = records ÷ (summary budget total per level × levels);
@@ -407,11 +408,11 @@ def optimisation_lines(runs: dict[str, dict[str, Any]], mode: str) -> list[str]:
 def plan(args: argparse.Namespace) -> list[tuple[str, str, str, list[str]]]:
     """(name, method, output mode, extra compile flags) of every run, in order."""
     runs = [(f"{m}/{args.output_mode}", m, args.output_mode, []) for m in args.methods]
-    runs += [(f"self-foveate/{mode}", "self-foveate", mode, []) for mode in args.also_modes]
     if not args.no_optimize:
         extra = ["--optimize", "bootstrap", "--optimize-train", str(args.optimize_train), "--optimize-n", str(args.optimize_n),
                  "--optimize-max-calls", str(args.optimize_max_calls)]  # fmt: skip
         runs.append((f"self-foveate/{args.output_mode}+bootstrap", "self-foveate", args.output_mode, extra))
+    runs += [(f"self-foveate/{mode}", "self-foveate", mode, []) for mode in args.also_modes]
     return runs
 
 
