@@ -88,13 +88,15 @@ def test_chat_mode_never_saves_a_format_failure_as_done(smollm, tmp_path: Path, 
     assert report["output_mode"]["mode"] == "chat"
     parsing = report["parsing"]
     assert parsing["micro.extract"]["replies"] >= 1
+    # A level lost to replies that never parsed is never saved as done (its article fails and is
+    # retried); one the rules emptied (keywords not in the article) is the method's own verdict.
+    assert not [f for f in report["level_failure_examples"] if "did not parse" in f["reason"]]
     lost_levels = report["articles_failed"]
-    assert report["records"] >= 1 or lost_levels, "nothing made and nothing failed: a format failure was saved as done"
     if lost_levels:  # nothing made: the run says so and exits 1, and the next run retries
         assert done.returncode == 1 and "every article this run tried failed" in done.stderr
         assert "did not parse" in lost_levels[0]["error"] and "run the same command again" in done.stderr
     else:
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == (0 if report["records"] else 1), done.stderr
     print("chat mode:", json.dumps(parsing))
 
 
