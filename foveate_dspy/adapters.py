@@ -142,6 +142,17 @@ def recover_json_fields(signature: type[dspy.Signature], completion: str) -> dic
     return fields
 
 
+def _read(strict: Any, recover: Any, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+    """A reply without its reasoning block, read the strict DSPy way, else by `recover` (counted)."""
+    text = strip_reasoning(completion)
+    try:
+        return strict(signature, text)
+    except AdapterParseError:
+        fields = recover(signature, text)
+        _note("coerced")
+        return fields
+
+
 class RecoveringChatAdapter(dspy.ChatAdapter):
     """DSPy's ChatAdapter (no JSON fallback call) that coerces before it gives up on a reply."""
 
@@ -149,13 +160,7 @@ class RecoveringChatAdapter(dspy.ChatAdapter):
         super().__init__(use_json_adapter_fallback=False)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
-        text = strip_reasoning(completion)
-        try:
-            return super().parse(signature, text)
-        except AdapterParseError:
-            fields = recover_chat_fields(signature, text)
-            _note("coerced")
-            return fields
+        return _read(super().parse, recover_chat_fields, signature, completion)
 
 
 @functools.lru_cache(maxsize=256)
@@ -224,13 +229,7 @@ class SchemaAdapter(dspy.JSONAdapter):
             lm_kwargs["response_format"] = response_format(signature, self.form)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
-        text = strip_reasoning(completion)
-        try:
-            return super().parse(signature, text)
-        except AdapterParseError:
-            fields = recover_json_fields(signature, text)
-            _note("coerced")
-            return fields
+        return _read(super().parse, recover_json_fields, signature, completion)
 
 
 def build_adapter(mode: str, form: str | None = None) -> dspy.Adapter:

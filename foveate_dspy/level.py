@@ -98,35 +98,29 @@ def match_by_echo(
         if j not in used and not _words(value) and j < len(features) and j not in chosen:
             chosen[j] = j
             used.add(j)
-    proposals = []
-    for i, feature in enumerate(features):
-        j = chosen.get(i)
-        text = str(getattr(entries[j], "question", "") or "").strip() if j is not None else ""
-        if j is None:
-            problem = f"the teacher wrote no question for this {what} ({len(entries)} entries for {len(features)} {what}s)"
-        elif not text:
-            problem = "empty instruction"
-        else:
-            problem = None
-        proposals.append(Proposal(feature=feature, instruction=text, problem=problem))
-    return proposals
+    missing = f"the teacher wrote no question for this {what} ({len(entries)} entries for {len(features)} {what}s)"
+    return [
+        _proposal(feature, str(getattr(entries[chosen[i]], "question", "") or "") if i in chosen else None, missing)
+        for i, feature in enumerate(features)
+    ]
+
+
+def _proposal(feature: Feature, question: str | None, missing: str) -> Proposal:
+    """The proposal for a feature given its question (None: the teacher wrote none for it)."""
+    text = (question or "").strip()
+    problem = missing if question is None else None if text else "empty instruction"
+    return Proposal(feature=feature, instruction=text, problem=problem)
 
 
 def align(features: list[Feature], questions: list[str] | None, what: str) -> list[Proposal]:
     """Pair a batch call's questions with its slots by position, flagging gaps and blanks (for
     outputs that have nothing to echo, such as Self-QA's free questions)."""
     questions = list(questions or [])
-    proposals = []
-    for i, feature in enumerate(features):
-        text = questions[i].strip() if i < len(questions) and isinstance(questions[i], str) else ""
-        if i >= len(questions):
-            problem = f"the teacher returned {len(questions)} questions for {len(features)} {what}"
-        elif not text:
-            problem = "empty instruction"
-        else:
-            problem = None
-        proposals.append(Proposal(feature=feature, instruction=text, problem=problem))
-    return proposals
+    missing = f"the teacher returned {len(questions)} questions for {len(features)} {what}"
+    return [
+        _proposal(feature, (q if isinstance(q := questions[i], str) else "") if i < len(questions) else None, missing)
+        for i, feature in enumerate(features)
+    ]
 
 
 def failed_batch(features: list[Feature], reason: str) -> list[Proposal]:
