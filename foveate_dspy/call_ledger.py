@@ -12,6 +12,10 @@ Durability without an fsync per call: the ledger has its own connection to the s
 killed (it is in the WAL file, which the OS keeps), though not a power cut; an fsync per request
 would cost more than the request's bookkeeping. Article commits keep `synchronous=FULL`.
 
+Optimisation replies are kept too (`saved_replies`, by a digest of the request): DSPy's
+teleprompters are seeded, so an optimisation that a limit stopped makes the same requests again
+when the command is re-run with a higher limit, and those are answered from the store, unpaid.
+
 Which calls were kept: each article run (an "attempt", a fresh id each time the article starts)
 tags its calls; `RunStore.commit_article` records the attempt in `kept_attempts` when the article
 is saved as done. Every other call (articles that failed, were in flight at a crash or were cut
@@ -22,6 +26,7 @@ phase instead of an attempt.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -59,6 +64,10 @@ CREATE TABLE IF NOT EXISTS kept_attempts (
     attempt TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
     session INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS saved_replies (
+    request TEXT PRIMARY KEY,
+    outputs TEXT NOT NULL
 );
 """
 
@@ -127,6 +136,23 @@ class CallLog:
                 " cost_usd = ?, priced = ? WHERE id = ?",
                 (time.time(), int(failed), inputs, outputs, cached, cost, int(priced), row),
             )
+
+    def saved_reply(self, request: str) -> list[Any] | None:
+        """The outputs a request (`request`: its digest) got in an earlier session, if kept."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            row = self.db.execute("SELECT outputs FROM saved_replies WHERE request = ?", (request,)).fetchone()
+            return json.loads(row[0]) if row else None
+        return None
+
+    def save_reply(self, request: str, outputs: list[Any]) -> None:
+        """Keep a paid request's outputs, so a later session that makes the same request (an
+        optimisation a limit cut short, run again) does not pay for it twice."""
+        try:
+            text = json.dumps(outputs, allow_nan=False)
+        except (TypeError, ValueError):
+            return  # outputs that are not plain JSON are not replayed
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.db.execute("INSERT OR REPLACE INTO saved_replies (request, outputs) VALUES (?, ?)", (request, text))
 
     def adopt(self, session: int) -> None:
         """Give the rows written before the session began (optimisation runs before the run's

@@ -397,7 +397,7 @@ def _request_characters(predictor: dspy.Predict, kwargs: dict[str, Any]) -> int:
     return size
 
 
-def _usage_tokens(usage_by_model: dict[str, dict[str, Any]]) -> int:
+def usage_tokens(usage_by_model: dict[str, dict[str, Any]]) -> int:
     return sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage_by_model.values())
 
 
@@ -507,7 +507,7 @@ async def _attempt(
                 if ledger is not None:
                     ledger.record(stage, usage, failed, retry)
                 if gate is not None:
-                    gate.settle(ticket, _usage_tokens(usage))
+                    gate.settle(ticket, usage_tokens(usage))
 
 
 _REQUEST_THREADS: ThreadPoolExecutor | None = None

@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--mu", type=float, default=8.0, help="budget: mean instructions per level (default 8)")
     method.add_argument("--alpha", type=float, default=1.0, help="budget: spread (default 1.0)")
     method.add_argument(
+        "--budget-sample",
+        type=int,
+        default=2000,
+        help="budget: fit Algorithm 1 on a seeded sample of this many articles (default 2000; the whole corpus when smaller); "
+        "each article's n is computed when it runs, and a resume reuses the stored fit",
+    )
+    method.add_argument(
         "--embedder",
         default="minilm",
         help="sentence-transformers model name or path; 'minilm' (bundled, default) or 'mpnet' (the paper's)",
@@ -229,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         ("--max-concurrency", args.max_concurrency, 1),
         ("--n-per-level", args.n_per_level, 1),
         ("--limit", args.limit, 1),
+        ("--budget-sample", args.budget_sample, 2),
         ("--max-tokens", args.max_tokens, 1),
         ("--max-calls", args.max_calls, 1),
         ("--parse-retries", args.parse_retries, 0),
@@ -243,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and not value > 0:
             return _fail(f"{flag} must be > 0, got {value}")
 
-    from foveate_dspy.corpus import CorpusError, load_corpus
+    from foveate_dspy.corpus import CorpusError, CorpusSource
+    from foveate_dspy.runner import scan_corpus
     from foveate_dspy.endpoints import EndpointError, parse_endpoints
     from foveate_dspy.lm import OFFLINE, TeacherError, check_teacher
 
@@ -276,22 +285,17 @@ def main(argv: list[str] | None = None) -> int:
         check_teacher(teacher, args.api_base)
         if args.creative_teacher:
             check_teacher(args.creative_teacher, args.creative_api_base)
-        articles = load_corpus(
-            args.corpus,
-            args.text_field,
-            args.limit,
-            id_field=args.id_field,
-            hf_dataset=args.hf_dataset,
-            split=args.split,
-            chunk_tokens=args.chunk_tokens,
-        )
+        corpus = CorpusSource(args.corpus, args.text_field, args.limit, args.id_field, args.hf_dataset, args.split, args.chunk_tokens)
+        from foveate_dspy.prompt_hygiene import CleanedCorpus
+
+        # One streaming pass before anything is touched: a bad record is a usage error naming its
+        # line, and the count and digest identify the run (the corpus is never held in memory).
+        articles = CleanedCorpus(corpus)  # article text cannot inject prompt structure
+        scan = scan_corpus(articles)
     except (TeacherError, CorpusError) as exc:
         return _fail(str(exc))
-    from foveate_dspy.prompt_hygiene import clean_articles
-
-    articles, hygiene = clean_articles(articles)  # article text cannot inject prompt structure
-    if hygiene.describe():
-        print(f"note: {hygiene.describe()}", file=sys.stderr)
+    if articles.report.describe():
+        print(f"note: {articles.report.describe()}", file=sys.stderr)
 
     from foveate_dspy.local_server import LocalServerError, is_local_teacher
     from foveate_dspy.serving import serve_teacher
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--creative-teacher can be a GGUF file only when it is the --teacher itself")
     try:
         with serve_teacher(teacher, args.api_base, args.context_tokens) as served:
-            return _compile(args, teacher, served, articles, levels, filters, sampling, hygiene, executor, executor_errors)
+            return _compile(args, teacher, served, articles, scan, levels, filters, sampling, executor, executor_errors)
     except LocalServerError as exc:
         return _fail(str(exc))
 
@@ -310,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
     """Why the articles cannot be sent to this teacher (one is longer than its context holds),
     or None. A server would otherwise cut the start of the prompt without a word."""
-    from foveate_dspy.chunking import word_count
+    from foveate_dspy.words import word_count
     from foveate_dspy.serving import ContextError, article_word_limit
 
     if served.context_tokens is None:
@@ -319,25 +323,31 @@ def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
         limit = article_word_limit(served.context_tokens, args.max_tokens)
     except ContextError as exc:
         return str(exc)
-    too_long = [(a.id, word_count(a.text)) for a in articles if word_count(a.text) > limit]
+    too_long, shown = 0, []  # one streaming pass; the first three are named
+    for article in articles:
+        words = word_count(article.text)
+        if words > limit:
+            too_long += 1
+            if len(shown) < 3:
+                shown.append(f"{article.id} ({words} words)")
     if not too_long:
         return None
-    shown = ", ".join(f"{i} ({w} words)" for i, w in too_long[:3])
     return (
-        f"{len(too_long)} article(s) are longer than the teacher's context of {served.context_tokens} tokens holds with "
-        f"the method's prompt and reply (at most {limit} words): {shown}; pass --chunk-tokens {limit} or less"
+        f"{too_long} article(s) are longer than the teacher's context of {served.context_tokens} tokens holds with "
+        f"the method's prompt and reply (at most {limit} words): {', '.join(shown)}; pass --chunk-tokens {limit} or less"
     )
 
 
 def _compile(
-    args: argparse.Namespace, teacher: str, served, articles, levels, filters, sampling, hygiene, executor, executor_errors
+    args: argparse.Namespace, teacher: str, served, articles, scan, levels, filters, sampling, executor, executor_errors
 ) -> int:
     """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
     from foveate_dspy.budget import BudgetConfig
+    from foveate_dspy.corpus import CorpusError
     from foveate_dspy.lm import OFFLINE
     from foveate_dspy.filters import FilterChain, FilterConfig
     from foveate_dspy.runner import RunSettings, run
-    from foveate_dspy.store import SettingsMismatch, StoreError
+    from foveate_dspy.store import DuplicateArticle, SettingsMismatch, StoreError
 
     settings = RunSettings(
         teacher=teacher,
@@ -348,6 +358,7 @@ def _compile(
         embedder=args.embedder,
         budget=BudgetConfig(threshold=args.tau, target_mean=args.mu, alpha=args.alpha),
         n_per_level=args.n_per_level,
+        budget_sample=args.budget_sample,
         max_retries=args.max_retries,
         demo_count=args.demos,
         reread=not args.no_reread,
@@ -399,7 +410,8 @@ def _compile(
         from foveate_dspy.estimate import describe, estimate_run
         from foveate_dspy.runner import compute_budgets
 
-        print(describe(estimate_run(articles, compute_budgets(articles, settings), settings), settings), file=sys.stderr)
+        corpus = list(articles)  # an estimate of the whole run: Algorithm 1 over the whole corpus
+        print(describe(estimate_run(corpus, compute_budgets(corpus, settings), settings), settings), file=sys.stderr)
         if args.optimize:
             print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
         return 0
@@ -424,9 +436,10 @@ def _compile(
                 progress=not args.quiet,
                 force_new=args.force_new,
                 executor=executor,
-                notes={"input_hygiene": hygiene.as_dict()},
+                notes={"input_hygiene": articles.report.as_dict()},
+                scan=scan,
             )
-    except (FilterError, OptimizeError, SettingsMismatch) as exc:
+    except (FilterError, OptimizeError, SettingsMismatch, DuplicateArticle, CorpusError) as exc:
         return _fail(str(exc))
     except executor_errors as exc:
         print(f"error: {exc}; every finished article is saved in {out}, run the same command again to resume", file=sys.stderr)

@@ -317,6 +317,66 @@ def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS)
     return articles
 
 
+def iter_articles(
+    path: str | Path | None = None,
+    text_field: str | None = None,
+    limit: int | None = None,
+    *,
+    id_field: str | None = None,
+    hf_dataset: str | None = None,
+    split: str | None = None,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+) -> Iterator[Article]:
+    """The articles of a corpus, one at a time (the first `limit` when given: reading stops
+    there, so `--limit 10` on a 50 GB file reads ten records), long documents chunked into
+    sentence-aligned pieces of at most `chunk_tokens` words (0: never chunk). Empty texts are
+    skipped with a warning; a corpus without any text is a CorpusError at its end.
+
+    Nothing is held but the current document, so a corpus of millions of records streams in
+    constant memory. Duplicate ids are not checked here (that needs every id seen so far): the
+    run store refuses them as it stores the corpus, and `load_corpus` checks its list."""
+    count = 0
+    if limit is not None and limit <= 0:
+        return
+    for document in iter_documents(path, text_field, id_field, hf_dataset, split):
+        pieces = chunk_document(document, chunk_tokens)
+        if not pieces:
+            print(f"warning: {document.where}: empty text in article {document.id!r}, skipped", file=sys.stderr)
+        for article in pieces:
+            yield article
+            count += 1
+            if limit is not None and count >= limit:
+                return
+    if not count:
+        raise CorpusError(f"{path if hf_dataset is None else hf_dataset}: no articles with text")
+
+
+@dataclass(frozen=True)
+class CorpusSource:
+    """A corpus as the arguments that read it: iterating it streams the articles afresh each
+    time (`iter_articles`), so a run can read a corpus twice (once to check it, once to store it)
+    without ever holding it."""
+
+    path: str | Path | None = None
+    text_field: str | None = None
+    limit: int | None = None
+    id_field: str | None = None
+    hf_dataset: str | None = None
+    split: str | None = None
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+
+    def __iter__(self) -> Iterator[Article]:
+        return iter_articles(
+            self.path,
+            self.text_field,
+            self.limit,
+            id_field=self.id_field,
+            hf_dataset=self.hf_dataset,
+            split=self.split,
+            chunk_tokens=self.chunk_tokens,
+        )
+
+
 def load_corpus(
     path: str | Path | None = None,
     text_field: str | None = None,
@@ -327,25 +387,29 @@ def load_corpus(
     split: str | None = None,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
 ) -> list[Article]:
-    """The articles of a corpus (the first `limit` when given), long documents chunked into
-    sentence-aligned pieces of at most `chunk_tokens` words (0: never chunk); raises CorpusError
-    when unusable. Empty texts are skipped with a warning; duplicate ids are an error naming
-    both records."""
+    """The articles of `iter_articles` as a list (small corpora, evaluation, optimisation);
+    raises CorpusError when unusable, and on duplicate ids, naming both records."""
     articles: list[Article] = []
     first_seen: dict[str, str] = {}
-    for document in iter_documents(path, text_field, id_field, hf_dataset, split):
-        pieces = chunk_document(document, chunk_tokens)
-        if not pieces:
-            print(f"warning: {document.where}: empty text in article {document.id!r}, skipped", file=sys.stderr)
-        for article in pieces:
-            if article.id in first_seen:
-                raise CorpusError(
-                    f"{document.where}: duplicate article id {article.id!r} (first at {first_seen[article.id]})"
-                )
-            first_seen[article.id] = document.where
-            articles.append(article)
-            if limit is not None and len(articles) >= limit:
-                return articles
-    if not articles:
-        raise CorpusError(f"{path if hf_dataset is None else hf_dataset}: no articles with text")
+    reader = iter_articles(path, text_field, limit, id_field=id_field, hf_dataset=hf_dataset, split=split, chunk_tokens=chunk_tokens)
+    for article in reader:
+        where = describe_source(article.source)
+        if article.id in first_seen:
+            raise CorpusError(f"{where}: duplicate article id {article.id!r} (first at {first_seen[article.id]})")
+        first_seen[article.id] = where
+        articles.append(article)
     return articles
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """Where an article came from, as the readers name records in errors (file:line, file: row N,
+    dataset[split]: row N)."""
+    if "dataset" in source:
+        split = source.get("split")
+        return f"{source['dataset']}" + (f"[{split}]" if split else "") + f": row {source.get('row')}"
+    file = source.get("file", "?")
+    if "line" in source:
+        return f"{file}:{source['line']}"
+    if "row" in source:
+        return f"{file}: row {source['row']}"
+    return str(file)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -131,6 +132,23 @@ def write_json(path: Path, value: Any) -> None:
     write_atomic(path, lambda handle: handle.write(json_safe.dumps(value, indent=2, ensure_ascii=False) + "\n"))
 
 
+def write_json_array(path: Path, values: Iterable[Any]) -> int:
+    """A JSON array written element by element (the same text as `write_json` of the list), so a
+    million records never sit in memory at once; returns the count."""
+    count = 0
+
+    def write(handle: IO[str]) -> None:
+        nonlocal count
+        for value in values:
+            handle.write("[\n  " if count == 0 else ",\n  ")
+            handle.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            count += 1
+        handle.write("[]\n" if count == 0 else "\n]\n")
+
+    write_atomic(path, write)
+    return count
+
+
 def write_run_files(store: RunStore, run_dir: Path, summary: dict[str, Any]) -> None:
     """instructions.jsonl, rejected.jsonl and summary.json of a run, from its store."""
     write_jsonl(run_dir / RECORDS, store.accepted_records())
@@ -209,26 +227,49 @@ def _rejected_pair(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "instruction": last.get("instruction", ""), "output": last.get("output", ""), "accepted": False}
 
 
-def load_records(
+@contextlib.contextmanager
+def open_records(
     source: Path, include_rejected: bool = False, with_context: bool = False
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """(records, article texts by id) of a run directory, its store file, or an instructions.jsonl."""
+) -> Iterator[tuple[Iterator[dict[str, Any]], Callable[[dict[str, Any]], str | None]]]:
+    """(records, article text of a record) of a run directory, its store file, or an
+    instructions.jsonl; the records stream from the store (or file) as they are consumed."""
     from foveate_dspy.store import STORE_NAME, RunStore, StoreError
 
     if source.is_file() and source.name != STORE_NAME:
         if include_rejected or with_context:
             raise ExportError(f"{source}: --include-rejected and --with-context need a run directory (its {STORE_NAME})")
-        return list(_records_from_jsonl(source)), {}
+        yield _records_from_jsonl(source), lambda _record: None
+        return
     try:
-        with RunStore.read(source) as store:
-            records = list(store.accepted_records())
-            if include_rejected:
-                records = [{**r, "accepted": True} for r in records]
-                records += [_rejected_pair(r) for r in store.rejected_records() if r.get("history")]
-            texts = {a["id"]: a["text"] for a in store.articles()} if with_context else {}
+        store = RunStore.read(source)
     except StoreError as exc:
         raise ExportError(str(exc)) from exc
-    return records, texts
+    with store:
+
+        def records() -> Iterator[dict[str, Any]]:
+            if not include_rejected:
+                yield from store.accepted_records()
+                return
+            for record in store.accepted_records():
+                yield {**record, "accepted": True}
+            for record in store.rejected_records():
+                if record.get("history"):
+                    yield _rejected_pair(record)
+
+        @functools.lru_cache(maxsize=64)  # an article's records come together: its text is read once
+        def text(article_id: str | None) -> str | None:
+            return store.article_text(article_id) if with_context and article_id is not None else None
+
+        yield records(), lambda record: text(record.get("article_id"))
+
+
+def load_records(
+    source: Path, include_rejected: bool = False, with_context: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """(records, article texts by id) as lists (small runs; `open_records` streams)."""
+    with open_records(source, include_rejected, with_context) as (records, text):
+        listed = list(records)
+        return listed, {r["article_id"]: text(r) for r in listed if with_context and r.get("article_id") is not None}
 
 
 # --- writing a format -----------------------------------------------------------------------
@@ -282,31 +323,26 @@ def export(
         raise ExportError("--push-to-hub needs --format hf")
     if out is None and hub_name is None:
         raise ExportError("give --out (and/or --push-to-hub with --format hf)")
-    records, texts = load_records(source, include_rejected, with_context)
-
-    def context(record: dict[str, Any]) -> str | None:
-        return texts.get(record.get("article_id")) if with_context else None
-
     if out is not None and fmt != "hf":
         out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "jsonl":
-        rows = [{**r, "context": context(r)} if with_context else r for r in records]
-        write_jsonl(out, rows)
-    elif fmt == "alpaca":
-        write_json(out, [to_alpaca(r, context(r)) for r in records])
-    elif fmt == "sharegpt":
-        write_json(out, [to_sharegpt(r, context(r), system) for r in records])
-    elif fmt == "openai-chat":
-        write_jsonl(out, (to_openai_chat(r, context(r), system) for r in records))
-    else:
+    with open_records(source, include_rejected, with_context) as (records, context):
+        if fmt == "jsonl":
+            return write_jsonl(out, ({**r, "context": context(r)} if with_context else r for r in records))
+        if fmt == "alpaca":
+            return write_json_array(out, (to_alpaca(r, context(r)) for r in records))
+        if fmt == "sharegpt":
+            return write_json_array(out, (to_sharegpt(r, context(r), system) for r in records))
+        if fmt == "openai-chat":
+            return write_jsonl(out, (to_openai_chat(r, context(r), system) for r in records))
         import datasets
 
-        dataset = datasets.Dataset.from_list([to_hf_row(r, context(r)) for r in records]) if records else datasets.Dataset.from_dict({})
-        if out is not None:
-            _save_dataset_dir(dataset, out)
-        if hub_name is not None:
-            push_to_hub(dataset, hub_name)
-    return len(records)
+        rows = [to_hf_row(r, context(r)) for r in records]  # Arrow builds the table in memory anyway
+    dataset = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({})
+    if out is not None:
+        _save_dataset_dir(dataset, out)
+    if hub_name is not None:
+        push_to_hub(dataset, hub_name)
+    return len(rows)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,8 @@ from typing import Any
 def read_objects(path: str | Path, error: type[Exception] = ValueError) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of `path`, raising `error` with
     "PATH:LINE: what is wrong" on NUL bytes, bad UTF-8 (a byte-order mark on line 1 is fine),
-    invalid JSON or a value that is not an object."""
+    invalid JSON or a value that is not an object. A last line without its newline is read like any
+    other; one that is not valid JSON is reported as cut off (a truncated file)."""
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -38,6 +39,11 @@ def read_objects(path: str | Path, error: type[Exception] = ValueError) -> Itera
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
+                if not raw.endswith(b"\n"):  # the last line, cut off: a copy or a writer that stopped
+                    raise error(
+                        f"{where}: the last line is cut off (not valid JSON: {exc.msg} at column {exc.colno}); "
+                        "the file looks truncated: complete or delete that line"
+                    ) from None
                 raise error(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(value, dict):
                 raise error(f"{where}: expected a JSON object, got {type(value).__name__}")

@@ -35,6 +35,10 @@ DEFAULT_CONTEXT = 8192
 MODEL_ALIAS = "local-gguf"
 API_KEY = "sk-no-key-local"  # the server checks none; the OpenAI client insists on one
 START_TIMEOUT = 180.0
+PORTABLE_BUILD = 'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"'
+"""Build flags for a llama.cpp that runs on any x86-64 CPU with AVX2. The default build targets
+the build machine's CPU (`-march=native`); on a CPU that reports Intel AMX inside a VM that does
+not grant it, its first matrix product dies with a general protection fault."""
 
 
 class LocalServerError(RuntimeError):
@@ -106,6 +110,7 @@ class LocalServer:
     threads: int | None = None
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
+    server_module: str = "llama_cpp.server"  # run as `python -m`; a test puts a stand-in here
     _log: IO[bytes] | None = None
 
     @property
@@ -117,7 +122,7 @@ class LocalServer:
         self.port = _free_port()
         self._log = tempfile.TemporaryFile()
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", self.server_module,
             "--model", str(self.model_path),
             "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1",
@@ -138,6 +143,7 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise LocalServerError(f"the llama.cpp server for {self.model_path.name} exited at start: {self._tail()}")
             if self._ready():
+                self._check_generation()
                 return self
             time.sleep(0.25)
         self.stop()
@@ -149,6 +155,28 @@ class LocalServer:
                 return reply.status == 200 and bool(json.load(reply).get("data"))
         except (OSError, urllib.error.URLError, ValueError):
             return False
+
+    def _check_generation(self) -> None:
+        """Have the server write one token, so that a llama.cpp built for instructions this CPU
+        cannot run fails here with what to do, not as every request of the run refused."""
+        body = json.dumps({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}).encode("utf-8")
+        request = urllib.request.Request(f"{self.url}/chat/completions", body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=START_TIMEOUT):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)  # a crashed server's process is reaped a moment after the connection drops
+            code = self.process.poll() if self.process is not None else None
+            if code is None:
+                raise LocalServerError(f"the llama.cpp server for {self.model_path.name} could not write a token: {self._tail()}") from None
+        self.stop()
+        why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        raise LocalServerError(
+            f"the llama.cpp server for {self.model_path.name} crashed on its first token ({why}): llama-cpp-python was "
+            "built for CPU instructions this machine cannot run (typically Intel AMX inside a VM). Rebuild it for a "
+            f"portable x86-64 CPU: {PORTABLE_BUILD} pip install --force-reinstall --no-deps --no-cache-dir "
+            '"llama-cpp-python[server]==0.3.36"'
+        )
 
     def _tail(self, limit: int = 600) -> str:
         if self._log is None:

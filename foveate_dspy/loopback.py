@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import select
 import signal
 import socket
@@ -107,6 +108,58 @@ class OfflineResponder:
         from foveate_dspy.offline import respond_to_messages
 
         return respond_to_messages(body["messages"], embedder=self.embedder, temperature=body.get("temperature"))
+
+
+_FIELD = re.compile(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", re.S)
+_OUTPUTS = re.compile(r"Your output fields are:\n(.*?)\nAll interactions", re.S)
+_CAPITALISED = re.compile(r"\b[A-Z][\w]+")
+
+
+class CannedResponder:
+    """Cheap, valid replies for every Self-Foveate signature, from the request's own fields
+    (`--canned`): keywords are the article's first capitalised words (never more than micro keeps,
+    so it ranks none), questions ask about each answer, group or sentence, answers restate the
+    draft. Costs the server well under a millisecond a reply, so a benchmark of the client at
+    scale (10^5 articles) measures the client, not a teacher's compute; the records are
+    placeholders, not a dataset."""
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        messages = body["messages"]
+        found = _OUTPUTS.search(_content_text(messages[0]["content"]))
+        outputs = tuple(re.findall(r"\d+\. `(\w+)`", found.group(1))) if found else ()
+        inputs = {}
+        for name, raw in _FIELD.findall(_content_text(messages[-1]["content"])):
+            raw = raw.split("\n\nRespond with")[0].strip()
+            try:
+                inputs[name] = json.loads(raw)
+            except json.JSONDecodeError:
+                inputs[name] = raw
+        values = self.values(outputs, inputs)
+        parts = [f"[[ ## {name} ## ]]\n{json.dumps(value) if isinstance(value, list) else value}" for name, value in values.items()]
+        return "\n\n".join(parts) + "\n\n[[ ## completed ## ]]"
+
+    @staticmethod
+    def values(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
+        article = str(inputs.get("article", ""))
+        words = list(dict.fromkeys(_CAPITALISED.findall(article))) or article.split()[:3] or ["text"]
+        count = int(inputs.get("count", 2) or 2)
+        if outputs == ("keywords",):
+            return {"keywords": words[: max(1, count // 2)]}
+        if outputs == ("core_keywords", "major_keywords"):
+            keywords = list(inputs.get("keywords") or words)
+            return {"core_keywords": keywords[:1], "major_keywords": keywords[1:2]}
+        if outputs == ("key_sentences",):
+            return {"key_sentences": re.split(r"(?<=[.;])\s+", article)[:count]}
+        if outputs == ("questions",):
+            key = next((k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs), None)
+            return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in (inputs.get(key) or [])]}
+        if outputs == ("question",):
+            return {"question": f"What else does the article say about {json.dumps(inputs.get('target_answer', 'it'))}?"}
+        if outputs == ("answerable", "answer"):
+            return {"answerable": True, "answer": f"The article answers {str(inputs.get('instruction', ''))[:60]!r} in its opening."}
+        if outputs == ("answer",):
+            return {"answer": str(inputs.get("draft_answer", "")) + " It says so plainly."}
+        return {name: "canned" for name in outputs}
 
 
 def _timed(respond: Responder, body: dict[str, Any]) -> tuple[str, float]:
@@ -195,6 +248,7 @@ class ServerStats:
     respond_seconds: float = 0.0  # wall time spent producing replies (absorbed by the latency)
     late_seconds: float = 0.0  # time replies went out after their latency was up
     replayed: int = 0  # replies taken from the reply log instead of the teacher
+    first_request_at: float | None = None  # wall clock (time.time()) of the first request: a client's time to its first call
     _changed: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -212,6 +266,7 @@ class ServerStats:
             "respond_seconds": self.respond_seconds,
             "late_seconds": self.late_seconds,
             "replayed": self.replayed,
+            "first_request_at": self.first_request_at,
             "server_process_cpu_seconds": time.process_time(),  # HTTP handling (and replies without workers)
         }
 
@@ -307,6 +362,8 @@ class LoopbackServer:
             if self.stats.requests >= self.max_requests:
                 return None
             number = self.stats.requests
+            if number == 0:
+                self.stats.first_request_at = time.time()
             self.stats.requests += 1
             self._account(+1)
             return number
@@ -538,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--responder", help="MODULE:FUNCTION taking the request body and returning the reply text (default: the offline teacher)"
     )
+    parser.add_argument("--canned", action="store_true", help="answer with cheap canned valid replies (scale benchmarks), not the offline teacher")
     parser.add_argument(
         "--processes", type=int, default=1, help="worker processes that produce replies (default 1; 0: in the handler threads)"
     )
@@ -546,7 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     reply_log = ReplyLog(args.replies) if args.replies else None
-    respond = _import_responder(args.responder) if args.responder else OfflineResponder(args.embedder)
+    if args.canned:
+        respond: Responder = CannedResponder()
+    else:
+        respond = _import_responder(args.responder) if args.responder else OfflineResponder(args.embedder)
     server = LoopbackServer(
         respond, args.latency, max_requests=args.max_requests, max_seconds=args.max_seconds, port=args.port, processes=args.processes, reply_log=reply_log
     )

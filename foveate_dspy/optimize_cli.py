@@ -20,6 +20,8 @@ from foveate_dspy import json_safe
 from foveate_dspy.optimize import HEURISTIC_JUDGE, OPTIMIZERS, OptimizeSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import dspy
 
     from foveate_dspy.corpus import Article
@@ -92,7 +94,7 @@ RUN_REPORT = "optimization.json"  # its before/after metric and cost
 
 
 def prepare(
-    args: argparse.Namespace, settings: RunSettings, articles: list[Article], out_dir: Path, gate: SyncGate | None = None
+    args: argparse.Namespace, settings: RunSettings, articles: Iterable[Article], out_dir: Path, gate: SyncGate | None = None
 ) -> dspy.Module:
     """The program the run will use: built from the settings, loaded from --program, optimised
     with --optimize, saved to --save-program. Raises OptimizeError on unusable files/settings.
@@ -113,7 +115,8 @@ def prepare(
     if args.program:
         about = {**about, **load_program(program, args.program, settings.method)}
     if args.optimize:
-        program, about = _optimized(args, settings, articles, program, out_dir, gate)
+        # The optimiser splits the corpus by seed, so it reads it as a list; a run streams it.
+        program, about = _optimized(args, settings, list(articles), program, out_dir, gate)
     if args.save_program:
         save_program(program, args.save_program, about)
     return program
@@ -222,8 +225,11 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
     if gate is not None and gate.limits.stopped:
         # The teleprompter may carry on past refused calls; a program optimised that way is not kept.
         raise OptimizeError(
-            f"{gate.limits.stopped} while optimising; the optimisation's calls are recorded in the run's ledger. "
-            "Raise the limit (it counts the whole run, optimisation included) and run again"
+            f"{gate.limits.stopped} while optimising; the optimisation's calls and replies are kept in the run's store. "
+            "Raise the limit (it counts the whole run, optimisation included) and run again: the requests already "
+            "paid for are answered from the store"
         )
+    if gate is not None and gate.replayed:
+        print(f"note: {gate.replayed} optimisation requests were answered from replies an earlier session paid for", file=sys.stderr)
     print(describe(report), file=sys.stderr)
     return optimized, report

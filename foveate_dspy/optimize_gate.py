@@ -9,25 +9,32 @@ to a subclass whose `__call__` goes through `SyncGate.call`, a thread-safe count
 
 - the run's call and cost limits (`calls.RunLimits`, the same object the compile run uses, so
   optimisation spends from the same budget) refuse a call once reached;
-- at most `--max-concurrency` requests in flight and `--rpm` requests per minute;
+- at most `--max-concurrency` requests in flight, `--rpm` requests and `--tpm` tokens per minute
+  (a request's tokens estimated from its prompt and the phase's mean reply, then settled with the
+  usage the provider reports, as `calls.call_predictor` does);
 - `--request-timeout` per request, for provider LMs;
 - transient failures (429, 5xx, timeouts) retried with the run's backoff and Retry-After, unless
   the call comes through `call_predictor`, which retries itself (`calls.CALLER_RETRIES`); so the
   judge's 429 is retried instead of becoming an "invalid" verdict;
 - every request written to the call ledger (phase "optimize", or "judge" for the judge's LM) and
-  counted in the run's usage ledger, so summary.json reports the optimisation's calls and cost.
+  counted in the run's usage ledger, so summary.json reports the optimisation's calls and cost;
+- every reply kept in the store: a re-run after a limit stopped the optimisation replays the
+  requests it already paid for from there (`replayed`) and pays only for the new ones.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from foveate_dspy.call_ledger import CallLog
-from foveate_dspy.calls import CALLER_RETRIES, RunLimits, RunStopped, UsageLedger, is_transient, retry_after
+from foveate_dspy.calls import CALLER_RETRIES, RunLimits, RunStopped, UsageLedger, is_transient, retry_after, usage_tokens
+from foveate_dspy.ratelimit import TokenBucket, estimate_tokens
 
 if TYPE_CHECKING:
     from foveate_dspy.ratelimit import Backoff
@@ -49,18 +56,21 @@ class SyncGate:
         request_timeout: float | None,
         backoff: Backoff,
         sleep: Callable[[float], None] = time.sleep,
+        tpm: float | None = None,
     ) -> None:
         self.limits = limits
         self.ledger = ledger
         self.log = log
         self.slots = threading.BoundedSemaphore(max(1, max_concurrency))
         self.interval = 60.0 / rpm if rpm else 0.0
+        self.tokens = TokenBucket(tpm) if tpm else None  # used through `reserve`, under self._lock
         self.request_timeout = request_timeout
         self.backoff = backoff
         self.sleep = sleep
         self._lock = threading.Lock()
         self._next_start = 0.0
         self._paused_until = 0.0
+        self.replayed = 0  # requests answered from replies an earlier session paid for
 
     @contextlib.contextmanager
     def active(self) -> Iterator[SyncGate]:
@@ -72,22 +82,33 @@ class SyncGate:
         finally:
             _ACTIVE = None
 
-    def _admit(self) -> None:
+    def _admit(self, tokens: int) -> None:
         with self._lock:
             self.limits.admit(self.ledger)  # raises RunStopped at the run's limits
             now = time.monotonic()
             start = max(now, self._next_start, self._paused_until)
             self._next_start = start + self.interval
+            if self.tokens is not None:
+                start = max(start, now + self.tokens.reserve(tokens))
         if start > now:
             self.sleep(start - now)
 
-    def call(self, lm: Any, phase: str, send: Callable[[], Any]) -> Any:
+    def call(self, lm: Any, phase: str, send: Callable[[], Any], characters: int = 0, request: str | None = None) -> Any:
+        """Send one request (`send`) under the gate; `characters`: the size of its prompt;
+        `request`: its digest, under which its reply is saved and replayed."""
         import dspy
 
+        if request is not None and self.log is not None:
+            saved = self.log.saved_reply(request)
+            if saved is not None:
+                with self._lock:
+                    self.replayed += 1
+                return saved
         nested = CALLER_RETRIES.get()
         attempt = 0
+        estimate = estimate_tokens(characters) + int(self.ledger.mean_output_tokens(phase)) if self.tokens is not None else 0
         while True:
-            self._admit()
+            self._admit(estimate)
             error: BaseException | None = None
             outer = dspy.settings.usage_tracker
             with self.slots:
@@ -98,6 +119,9 @@ class SyncGate:
                     except Exception as exc:
                         error = exc
                     usage = tracker.get_total_tokens()
+                if self.tokens is not None:
+                    with self._lock:
+                        self.tokens.settle(usage_tokens(usage) - estimate)
                 if self.log is not None:
                     self.log.finished(row, usage, error is not None)
                 self.ledger.record(phase, usage, error is not None, attempt > 0)
@@ -105,6 +129,8 @@ class SyncGate:
                     for model, entry in usage.items():
                         outer.add_usage(model, entry)
             if error is None:
+                if request is not None and self.log is not None and isinstance(result, list):
+                    self.log.save_reply(request, result)
                 return result
             if nested or not is_transient(error):
                 raise error
@@ -117,6 +143,26 @@ class SyncGate:
                 with self._lock:
                     self._paused_until = max(self._paused_until, time.monotonic() + hint)
             self.sleep(wait)
+
+
+def _prompt_characters(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """The size of a `dspy.LM` call's prompt: `lm(prompt=None, messages=None, **kwargs)`."""
+    prompt = kwargs.get("prompt", args[0] if args else None)
+    messages = kwargs.get("messages", args[1] if len(args) > 1 else None)
+    return len(prompt or "") + sum(len(str(m.get("content") or "")) for m in messages or [] if isinstance(m, dict))
+
+
+def _request_digest(lm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """What identifies a request: the model, its server, the prompt and every sampling setting
+    (the LM's own merged with the call's, rollout id included), as sent."""
+    request = {
+        "model": getattr(lm, "model", None),
+        "api_base": (getattr(lm, "kwargs", {}) or {}).get("api_base"),
+        "args": args,
+        "kwargs": {**(getattr(lm, "kwargs", {}) or {}), **kwargs},
+    }
+    text = json.dumps(request, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def gated(lm: Any, phase: str) -> Any:
@@ -132,7 +178,9 @@ def gated(lm: Any, phase: str) -> Any:
                 return base.__call__(self, *args, **kwargs)
             if gate.request_timeout is not None and isinstance(getattr(self, "engine", None), str) and "timeout" not in kwargs:
                 kwargs["timeout"] = gate.request_timeout
-            return gate.call(self, getattr(self, "_foveate_phase", "optimize"), lambda: base.__call__(self, *args, **kwargs))
+            send = lambda: base.__call__(self, *args, **kwargs)  # noqa: E731
+            phase = getattr(self, "_foveate_phase", "optimize")
+            return gate.call(self, phase, send, _prompt_characters(args, kwargs), _request_digest(self, args, kwargs))
 
         cls = type(f"Gated{base.__name__}", (base,), {"__call__": __call__, "__module__": __name__})
         _CLASSES[base] = cls

@@ -16,6 +16,7 @@ template token (a teacher can emit them on its own) is rejected by `template_tok
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,22 +36,23 @@ TEMPLATE_TOKEN = re.compile(
 class HygieneReport:
     field_markers: int = 0
     template_tokens: int = 0
-    articles: list[str] = field(default_factory=list)  # ids of the articles that were changed
+    changed: int = 0  # articles that were changed
+    examples: list[str] = field(default_factory=list)  # the first ten of their ids
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "field_markers_defused": self.field_markers,
             "template_tokens_removed": self.template_tokens,
-            "articles_changed": len(self.articles),
-            "examples": self.articles[:10],
+            "articles_changed": self.changed,
+            "examples": self.examples,
         }
 
     def describe(self) -> str | None:
-        if not self.articles:
+        if not self.changed:
             return None
         return (
-            f"{len(self.articles)} article(s) contained prompt markup: {self.field_markers} DSPy field marker(s) defused "
-            f"([[ ## x ## ]] → [ ## x ## ]) and {self.template_tokens} chat-template token(s) removed, e.g. in {self.articles[0]!r}"
+            f"{self.changed} article(s) contained prompt markup: {self.field_markers} DSPy field marker(s) defused "
+            f"([[ ## x ## ]] → [ ## x ## ]) and {self.template_tokens} chat-template token(s) removed, e.g. in {self.examples[0]!r}"
         )
 
 
@@ -61,18 +63,27 @@ def clean_text(text: str) -> tuple[str, int, int]:
     return text, markers, tokens
 
 
-def clean_articles(articles: list[Article]) -> tuple[list[Article], HygieneReport]:
-    report = HygieneReport()
-    cleaned = []
-    for article in articles:
-        text, markers, tokens = clean_text(article.text)
-        if markers or tokens:
-            report.field_markers += markers
-            report.template_tokens += tokens
-            report.articles.append(article.id)
-            article = replace(article, text=text)
-        cleaned.append(article)
-    return cleaned, report
+class CleanedCorpus:
+    """A corpus whose articles are cleaned as they are read: as re-iterable as its source, never
+    held. `report` describes the last pass that read it to the end."""
+
+    def __init__(self, source: Iterable[Article]) -> None:
+        self.source = source
+        self.report = HygieneReport()
+
+    def __iter__(self) -> Iterator[Article]:
+        report = HygieneReport()
+        for article in self.source:
+            text, markers, tokens = clean_text(article.text)
+            if markers or tokens:
+                report.field_markers += markers
+                report.template_tokens += tokens
+                report.changed += 1
+                if len(report.examples) < 10:
+                    report.examples.append(article.id)
+                article = replace(article, text=text)
+            yield article
+        self.report = report
 
 
 def template_token_in(*texts: str | None) -> str | None:

@@ -56,15 +56,21 @@ class TokenBucket:
         self.level = min(self.capacity, self.level + (now - self._updated) * self.rate)
         self._updated = now
 
+    def reserve(self, amount: float) -> float:
+        """Spend `amount` now and return how long to wait before using it (0.0 when the level
+        covered it): the arithmetic of `acquire`, for callers that wait by themselves (the
+        optimisation's threads, optimize_gate.SyncGate) under their own lock."""
+        self._refill()
+        need = min(amount, self.capacity)
+        wait = max(0.0, (need - self.level) / self.rate)
+        self.level -= amount
+        return wait
+
     async def acquire(self, amount: float) -> None:
-        async with self._lock:
-            need = min(amount, self.capacity)
-            while True:
-                self._refill()
-                if self.level >= need:
-                    self.level -= amount
-                    return
-                await self._sleep((need - self.level) / self.rate)
+        async with self._lock:  # held while waiting: first come, first served
+            wait = self.reserve(amount)
+            if wait > 0:
+                await self._sleep(wait)
 
     def settle(self, delta: float) -> None:
         """Spend `delta` more (or give back, when negative): the actual cost minus the estimate."""

@@ -7,6 +7,12 @@ transaction, progress), and writes the exports. Only the articles travel: the pe
 a Ray Dataset (`ray.data.from_items`; the corpus is read here by our readers, which know every
 format) sharded over a pool of workers with `map_batches`.
 
+An article whose budget n is not known yet (Algorithm 1 fitted on a sample: `budget.ArticleBudget`)
+travels with n = NO_BUDGET, and the worker computes it, a batch at a time, with its own embedder
+(loaded once per worker process, on its GPU when it has one); the n comes back with the outcome
+and is stored with the article's commit. The driver commits in groups (`runner.Commits`), one
+transaction per group, so committing does not hold the cluster back.
+
 Each worker (`ArticleWorker`, a Ray Data callable class) builds the DSPy program and its LM
 clients once, from the run's settings and the program's saved state (prompts and demos, so an
 optimised program runs unchanged); LMs are never pickled and API keys come from the workers' own
@@ -18,7 +24,9 @@ as a local run does.
 One bound for the whole cluster: every LM request of every worker is admitted by one
 `RequestBroker` actor, which holds the run's `RequestGate` (--max-concurrency, --rpm, --tpm,
 Retry-After pauses), the endpoint pool (several --api-base servers, each with its own limit), and
-the --max-calls / --max-cost-usd stop. A worker's gate (`BrokerGate`) has the interface
+the --max-calls / --max-cost-usd stop, and the run's article admission (`admission.py`): a worker
+asks the broker before it starts an article, so under a limit the cluster, like the local loop,
+starts only the articles the limit can pay for and saves whole ones. A worker's gate (`BrokerGate`) has the interface
 `calls.call_predictor` expects of the local one; its ticket names the LM of the endpoint that was
 granted.
 
@@ -40,10 +48,13 @@ import pickle
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from foveate_dspy.admission import ADMISSION, ArticleAdmission, History
+from foveate_dspy.budget import ArticleBudget
 from foveate_dspy.call_ledger import Work, record_replayed
 from foveate_dspy.calls import (
     ARTICLE,
@@ -73,6 +84,9 @@ if TYPE_CHECKING:
     from foveate_dspy.extraction import ExtractionLog
 
 RAY_MISSING = "--executor ray needs Ray with Ray Data, which is not installed: pip install 'foveate-dspy[ray]'"
+ADMITTED: ContextVar[str | None] = ContextVar("foveate_admitted_article", default=None)
+"""In a worker: the broker's key of the article the current task runs (its requests name it)."""
+NO_BUDGET = -1  # the n sent for an article whose budget the worker computes
 MAX_BLOCKS = 20_000
 """Blocks of the article dataset at most. Each block is a Ray object built on the driver before
 the run starts (about a millisecond each), so a huge corpus gets several articles per batch."""
@@ -113,7 +127,9 @@ class Outcome:
     error: str | None = None
     calls: list[tuple[Any, ...]] = field(default_factory=list)  # the ledger's record() calls, replayed on the driver
     stopped: str | None = None  # a stop limit refused one of its calls: not committed, stays pending
+    n: int | None = None  # the budget the worker computed for it (Algorithm 1's stored fit), if it did
     setup_error: str | None = None  # the worker could not build the program: the run stops
+    closed: str | None = None  # admission closed (no article fits in what the limit leaves): not started
     extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
 
 
@@ -148,10 +164,21 @@ class RequestBroker:
     worker, the new process registers under the same actor id and the dead one's grants are
     released, so a crash never shrinks the bound for the rest of the run."""
 
-    def __init__(self, settings: RunSettings, endpoints: Sequence[Endpoint], spent_calls: int = 0, spent_cost: float = 0.0) -> None:
+    def __init__(
+        self,
+        settings: RunSettings,
+        endpoints: Sequence[Endpoint],
+        spent_calls: int = 0,
+        spent_cost: float = 0.0,
+        history: History | None = None,
+        prior_cost_per_call: float | None = None,
+    ) -> None:
         self.gate = RequestGate(settings.max_concurrency, settings.rpm, settings.tpm)
         self.pool = EndpointPool(endpoints, settings.max_concurrency)
         self.limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
+        # The broker is the ledger admission reads the spend from (`totals`).
+        self.admission = ArticleAdmission(self.limits, self, settings, history or History(), prior_cost_per_call)
+        self.articles: dict[str, tuple[str, ArticleScope]] = {}  # article run key -> (token, its scope)
         self.grants: dict[int, tuple[str, int, Any, Ticket]] = {}  # id -> (token, endpoint, admission, ticket)
         self.workers: dict[str, str] = {}  # worker (actor id) -> the token of its live process
         self.retired: set[str] = set()
@@ -166,13 +193,31 @@ class RequestBroker:
             self.retired.add(previous)
             for grant in [g for g, held in self.grants.items() if held[0] == previous]:
                 await self._free(grant)
+            for key in [k for k, (held_by, _scope) in self.articles.items() if held_by == previous]:
+                await self.leave_article(key, kept=False, cost=0.0)  # its reserve comes back
+
+    async def enter_article(self, token: str, key: str, n: int) -> str | None:
+        """Admit an article of budget n (waiting while articles in flight may free enough of the
+        limit); None when admitted, else why no article can start any more."""
+        scope = ArticleScope()
+        if not await self.admission.enter(scope, n):
+            return self.limits.stopped or self.limits.closed or "stopped at a limit"
+        self.articles[key] = (token, scope)
+        return None
+
+    async def leave_article(self, key: str, kept: bool, cost: float) -> None:
+        """The article ended; a kept one teaches admission what an article really takes."""
+        held = self.articles.pop(key, None)
+        if held is not None:
+            await self.admission.leave(held[1], kept, cost)
 
     def totals(self) -> StageUsage:
         """The run's spend so far (RunLimits reads it for --max-cost-usd)."""
         return StageUsage(cost_usd=sum(self.spent.values()))
 
-    async def acquire(self, token: str, estimated_tokens: float) -> tuple[int, int] | str:
-        """(grant id, endpoint index), or the reason the run stopped."""
+    async def acquire(self, token: str, estimated_tokens: float, article: str | None = None) -> tuple[int, int] | str:
+        """(grant id, endpoint index), or the reason the run stopped. `article`: the key of the
+        admitted article the request is for (its admitted calls shrink its reserve)."""
         if self.limits.stopped:
             return self.limits.stopped
         admission = self.gate.admit(estimated_tokens)
@@ -189,6 +234,8 @@ class RequestBroker:
         except RunStopped as stop:
             await self._free(grant)
             return str(stop)
+        if article in self.articles:
+            self.articles[article][1].calls += 1
         return grant, endpoint
 
     async def release(self, grant: int, actual_tokens: float | None, spent: float | None) -> None:
@@ -262,7 +309,7 @@ class BrokerGate:
         self.reports_spend = settings.max_cost_usd is not None
 
     async def _acquire(self, estimated_tokens: float) -> tuple[int, int] | str:
-        reply = self.broker.acquire.remote(self.token, estimated_tokens)
+        reply = self.broker.acquire.remote(self.token, estimated_tokens, ADMITTED.get())
         try:
             return await reply
         except asyncio.CancelledError:
@@ -305,9 +352,18 @@ class ArticleWorker:
     this package) answers every batch with the reason, which the driver stops on: Ray Data
     would otherwise restart the actor over and over and report only that it died."""
 
-    def __init__(self, settings: RunSettings, program_state: dict[str, Any] | None, program_sha: str | None, broker: Any, endpoints: Sequence[Endpoint]) -> None:
+    def __init__(
+        self,
+        settings: RunSettings,
+        program_state: dict[str, Any] | None,
+        program_sha: str | None,
+        broker: Any,
+        endpoints: Sequence[Endpoint],
+        budget: ArticleBudget | None = None,
+    ) -> None:
         from foveate_dspy.lm import TeacherError
 
+        self.budget = budget  # n for an article without one; its embedder loads once per worker, on its GPU if any
         where = f"Ray worker on {socket.gethostname()} (pid {os.getpid()})"
         self.setup_error: str | None = None
         try:
@@ -344,7 +400,7 @@ class ArticleWorker:
         priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
         self.ledger = UsageLedger(priced)
         self.limits = ClusterLimits(broker)
-        token = uuid.uuid4().hex
+        self.token = token = uuid.uuid4().hex
         ray.get(broker.register.remote(ray.get_runtime_context().get_actor_id() or token, token))
         self.gate = BrokerGate(broker, token, self.lms, settings, self.limits, self.ledger)
         self.loop = asyncio.new_event_loop()
@@ -367,22 +423,41 @@ class ArticleWorker:
         PARSE_RETRIES.set(self.settings.parse_retries)
         CREATIVE_LM.set(self.creative)
         CREATIVE_CONFIG.set(self.creative_config)
+        missing = [text for _index, _id, text, n in jobs if n == NO_BUDGET]
+        if missing and self.budget is None:
+            return [pickle.dumps(Outcome(setup_error="an article has no budget n and the run has no stored Algorithm 1 fit"))] * len(jobs)
+        # n for the batch's articles that came without one: one batched embedding, in a thread
+        computed = iter(await asyncio.to_thread(self.budget.many, missing)) if missing else iter(())
+        budgets = [(next(computed), True) if n == NO_BUDGET else (n, False) for _index, _id, _text, n in jobs]
         with dspy.context(lm=self.lms[0], adapter=self.adapter):
-            return list(await asyncio.gather(*(self._one(article_id, text, n) for _index, article_id, text, n in jobs)))
+            return list(await asyncio.gather(*(self._one(job[1], job[2], *nb) for job, nb in zip(jobs, budgets))))
 
-    async def _one(self, article_id: str, text: str, n: int) -> bytes:
+    async def _one(self, article_id: str, text: str, n: int, computed: bool) -> bytes:
         """Like runner.run_articles' per-article step: nothing starts after a stop, and an article
-        a stop cut short is reported as stopped, not as a result."""
+        a stop cut short is reported as stopped, not as a result. `computed`: n was computed here
+        (the driver sent NO_BUDGET), and goes back to be stored."""
         if self.limits.stopped:
             return pickle.dumps(Outcome(stopped=self.limits.stopped))
+        key = uuid.uuid4().hex
+        closed = await self.broker.enter_article.remote(self.token, key, n)
+        if closed is not None:
+            return pickle.dumps(Outcome(closed=closed))
+        ADMITTED.set(key)
         log = CallLog.under(self.ledger)
         LEDGER.set(log)
         scope = ArticleScope()
         ARTICLE.set(scope)
-        result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
-        if scope.stopped:
-            return pickle.dumps(Outcome(stopped=self.limits.stopped or "stopped at a limit"))
-        return pickle.dumps(Outcome(result.items, result.level_failures, result.error, log.calls, extractions=result.extractions))
+        kept, cost = False, 0.0
+        try:
+            result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
+            if scope.stopped:  # its calls go back too: paid for, so in the run's call ledger (lost)
+                return pickle.dumps(Outcome(calls=log.calls, stopped=self.limits.stopped or "stopped at a limit"))
+            kept, cost = result.error is None, UsageLedger.totals(log).cost_usd
+            return pickle.dumps(
+                Outcome(result.items, result.level_failures, result.error, log.calls, n=n if computed else None, extractions=result.extractions)
+            )
+        finally:
+            self.broker.leave_article.remote(key, kept, cost)
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -435,15 +510,16 @@ class RayExecutor:
     def __call__(
         self,
         program: dspy.Module,
-        pending: list[tuple[Article, int]],
+        pending: Iterable[tuple[Article, int | None]],
         settings: RunSettings,
         on_result: Callable[[ArticleResult], None],
         ledger: UsageLedger,
         limits: RunLimits,
+        budget: ArticleBudget | None = None,
     ) -> dict[str, Any]:
         ray = import_ray()
         self.connect()
-        report = self._run(ray, program, pending, settings, on_result, ledger, limits)
+        report = self._run(ray, program, list(pending), settings, on_result, ledger, limits, budget)
         if self.started:
             # Only after a dataset ran to its end: a failed or interrupted one may still have
             # Ray Data threads running, and a shutdown under them ends the process before the run
@@ -456,11 +532,12 @@ class RayExecutor:
         self,
         ray: Any,
         program: dspy.Module,
-        pending: list[tuple[Article, int]],
+        pending: list[tuple[Article, int | None]],
         settings: RunSettings,
         on_result: Callable[[ArticleResult], None],
         ledger: UsageLedger,
         limits: RunLimits,
+        budget: ArticleBudget | None,
     ) -> dict[str, Any]:
         from ray.data import ActorPoolStrategy
 
@@ -476,12 +553,20 @@ class RayExecutor:
         # bounds the requests in flight.
         per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
         # Limits are the run's totals: the broker starts from what earlier sessions spent.
-        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(settings, endpoints, limits.started_calls, limits.cost_before)
+        admission = ADMISSION.get()  # the driver's: what earlier sessions' articles took
+        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(
+            settings,
+            endpoints,
+            limits.started_calls,
+            limits.cost_before,
+            admission.history if admission is not None else None,
+            admission.prior_cost_per_call if admission is not None else None,
+        )
         try:
             state = program.dump_state()
         except Exception:  # a program that cannot save its state: the workers build it from the settings
             state = None
-        jobs = [{"index": i, "id": a.id, "text": a.text, "n": n} for i, (a, n) in enumerate(pending)]
+        jobs = [{"index": i, "id": a.id, "text": a.text, "n": NO_BUDGET if n is None else n} for i, (a, n) in enumerate(pending)]
         results = ray.data.from_items(jobs, override_num_blocks=batches).map_batches(
             ArticleWorker,
             batch_size=batch,
@@ -492,6 +577,7 @@ class RayExecutor:
                 "program_sha": program_digest(program),
                 "broker": broker,
                 "endpoints": endpoints,
+                "budget": budget,
             },
             compute=ActorPoolStrategy(size=workers, max_concurrent_calls_per_actor=per_worker, enable_true_multi_threading=True),
             num_cpus=min(1.0, cpus / workers),
@@ -507,14 +593,22 @@ class RayExecutor:
                 outcome: Outcome = pickle.loads(row["payload"])
                 if outcome.setup_error is not None:
                     raise RayRunError(outcome.setup_error)
+                article, n = pending[index]
+                if outcome.closed is not None:  # not started: no article fits in what the limit leaves
+                    limits.closed = limits.closed or outcome.closed
+                    continue
                 if outcome.stopped is not None:
+                    record_replayed(outcome.calls, Work.article(article.id))  # paid for, work lost
                     limits.stop(outcome.stopped)
                     continue
-                article, n = pending[index]
+                computed = outcome.n is not None
                 work = Work.article(article.id)
                 record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
-                result = ArticleResult(article, n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions)
+                result = ArticleResult(
+                    article, outcome.n if computed else n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions
+                )
                 result.attempt = work.attempt
+                result.budget_computed = computed
                 on_result(result)
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:

@@ -27,21 +27,24 @@ a stop limit (--max-calls, --max-cost-usd) refused is not committed at all and s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import math
 import hashlib
+import itertools
 import json
 import os
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from foveate_dspy.budget import BudgetConfig, article_budgets
+from foveate_dspy.budget import ArticleBudget, BudgetConfig, BudgetFit, article_budgets, counter, sample_positions
 from foveate_dspy.admission import ADMISSION, ArticleAdmission, History
 from foveate_dspy.call_ledger import CALL_LOG, WORK, CallLog, Work, spend_fields
 from foveate_dspy.calls import (
@@ -67,7 +70,7 @@ from foveate_dspy.ratelimit import Backoff, RequestGate
 from foveate_dspy.records import Item, LevelFailure
 from foveate_dspy.resynthesis import CREATIVE_LM, DEMO_COUNT, MAX_RETRIES
 from foveate_dspy.sampling import CREATIVE_CONFIG
-from foveate_dspy.store import DONE, STORE_NAME, RunStore, SettingsMismatch, StoreError
+from foveate_dspy.store import DONE, FAILED, PENDING, STORE_NAME, RunStore, SettingsMismatch, StoreError
 from foveate_dspy.usage import ArticleLedger
 
 if TYPE_CHECKING:
@@ -86,6 +89,7 @@ class RunSettings:
     embedder: str = "minilm"
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     n_per_level: int | None = None  # fixed budget instead of Algorithm 1
+    budget_sample: int = 2000  # Algorithm 1 is fitted on this many articles (seeded), at most the corpus
     max_retries: int = MAX_RETRIES
     demo_count: int = DEMO_COUNT
     reread: bool = True
@@ -121,7 +125,8 @@ class RunSettings:
 
 # Settings that only route or pace a run: they may change between the sessions of one run.
 # Every other RunSettings field shapes the output, so a new field is checked on resume unless
-# it is added here.
+# it is added here. budget_sample is here because the first session stores the fit it made, and
+# every later session uses that fit whatever it is told.
 RUNTIME_SETTINGS = frozenset(
     {
         "api_base",
@@ -138,8 +143,13 @@ RUNTIME_SETTINGS = frozenset(
         "output_form",
         "parse_retries",
         "context_tokens",
+        "budget_sample",
     }
 )
+BUDGET_FIT = "budget_fit"  # the meta key of Algorithm 1's stored fit
+CORPUS_BATCH = 2000  # articles stored per transaction as the corpus streams into the store
+SAMPLE_BATCH = 64  # sample articles embedded per batch while fitting Algorithm 1
+BUDGET_BATCH = 32  # articles whose n is computed together as the run reaches them
 
 
 @dataclass
@@ -152,6 +162,7 @@ class ArticleResult:
     usage: ArticleLedger | None = None  # this article's own LM usage
     extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
     attempt: str | None = None  # the call ledger's id of this run of the article (call_ledger.Work)
+    budget_computed: bool = False  # n was computed as the article ran: the commit stores it
 
 
 class Tally:
@@ -181,6 +192,7 @@ class Tally:
 
 
 def compute_budgets(articles: list[Article], settings: RunSettings) -> list[int]:
+    """Algorithm 1 over a whole list of articles at once (the exact, unsampled algorithm)."""
     if settings.n_per_level is not None:
         return [settings.n_per_level] * len(articles)
     from foveate_dspy.embedding import get_embedder
@@ -188,16 +200,73 @@ def compute_budgets(articles: list[Article], settings: RunSettings) -> list[int]
     return article_budgets([a.text for a in articles], get_embedder(settings.embedder), settings.budget)
 
 
+def fit_budget(store: RunStore, settings: RunSettings, corpus_size: int, log: Callable[[str], None]) -> BudgetFit:
+    """Fit Algorithm 1 on the run's seeded sample (the whole corpus when it is no larger than
+    --budget-sample) and store the fit with the sample articles' budgets, in one transaction: a
+    session killed while fitting leaves no fit, and the next one fits again from the start."""
+    positions = sample_positions(corpus_size, settings.budget_sample, settings.seed)
+    if len(positions) < corpus_size:
+        log(f"budgets: fitting Algorithm 1 on a seeded sample of {len(positions)} of {corpus_size} articles")
+    relevance = counter(settings.embedder, settings.budget.threshold)
+    ids, counts = [], []
+    for start in range(0, len(positions), SAMPLE_BATCH):
+        batch = store.articles_at(positions[start : start + SAMPLE_BATCH])
+        ids += [article.id for article, _ in batch]
+        counts += relevance.counts([article.text for article, _ in batch])
+    fit = BudgetFit.of_counts(counts, corpus_size)
+    config = settings.budget
+    budgets = {article_id: fit.budget(count, config.target_mean, config.alpha) for article_id, count in zip(ids, counts)}
+    store.remember(BUDGET_FIT, {**fit.to_dict(), "seed": settings.seed}, budgets)
+    return fit
+
+
+def stored_budget(store: RunStore, settings: RunSettings) -> ArticleBudget | None:
+    """The per-article budget from the run's stored fit (None when the run has none)."""
+    stored = store.meta(BUDGET_FIT)
+    if stored is None:
+        return None
+    fit = BudgetFit.from_dict({key: value for key, value in stored.items() if key != "seed"})
+    return ArticleBudget(fit, settings.budget, settings.embedder)
+
+
 # --- what makes a run the same run ------------------------------------------------------------
 
 
-def corpus_digest(articles: list[Article]) -> str:
+@dataclass(frozen=True)
+class CorpusScan:
+    """What a run's identity needs of its corpus: how many articles, and their digest."""
+
+    articles: int
+    sha256: str
+
+
+class _Digest:
     """sha256 over the articles' ids and texts, in order (titles and file paths are not output)."""
-    digest = hashlib.sha256()
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.count = 0
+
+    def add(self, article: Article) -> None:
+        self.hash.update(json.dumps([article.id, article.text], ensure_ascii=False).encode("utf-8"))
+        self.hash.update(b"\n")
+        self.count += 1
+
+    def scan(self) -> CorpusScan:
+        return CorpusScan(self.count, self.hash.hexdigest())
+
+
+def scan_corpus(articles: Iterable[Article]) -> CorpusScan:
+    """Count and digest a corpus in one streaming pass (raises the reader's CorpusError)."""
+    digest = _Digest()
     for article in articles:
-        digest.update(json.dumps([article.id, article.text], ensure_ascii=False).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+        digest.add(article)
+    return digest.scan()
+
+
+def corpus_digest(articles: Iterable[Article]) -> str:
+    """sha256 over the articles' ids and texts, in order (titles and file paths are not output)."""
+    return scan_corpus(articles).sha256
 
 
 def program_digest(program: dspy.Module) -> str | None:
@@ -209,10 +278,11 @@ def program_digest(program: dspy.Module) -> str | None:
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def shaping_settings(settings: RunSettings, articles: list[Article], program: dspy.Module) -> dict[str, Any]:
+def shaping_settings(settings: RunSettings, articles: Iterable[Article] | CorpusScan, program: dspy.Module) -> dict[str, Any]:
     """Everything that decides what a run outputs, as stored with the run and compared on resume."""
     data = {key: value for key, value in settings.public().items() if key not in RUNTIME_SETTINGS}
-    data["corpus"] = {"articles": len(articles), "sha256": corpus_digest(articles)[:16]}
+    scan = articles if isinstance(articles, CorpusScan) else scan_corpus(articles)
+    data["corpus"] = {"articles": scan.articles, "sha256": scan.sha256[:16]}
     data["program_sha256"] = (program_digest(program) or "unknown")[:16]
     return data
 
@@ -291,28 +361,38 @@ async def _run_article(program: dspy.Module, article: Article, n: int, seed: int
 
 async def run_articles(
     program: dspy.Module,
-    articles: list[Article],
-    budgets: list[int],
+    pending: Iterable[tuple[Article, int | None]],
     settings: RunSettings,
     on_result,
+    budget: ArticleBudget | None = None,
 ) -> None:
-    """Run every article with bounded concurrency, calling `on_result` as each one finishes."""
+    """Run every pending (article, n) with bounded concurrency, calling `on_result` as each one
+    finishes. `pending` is read as articles start, never whole (it may be a store cursor over a
+    million articles). An n of None is computed by `budget` ahead of the articles, BUDGET_BATCH at
+    a time in a thread (batched embeddings cost a fraction of one-by-one ones), so the loop keeps
+    serving the LM calls in flight meanwhile.
+
+    When `on_result` has a `flush` (runner.Commits), it is called after one turn of the loop, so
+    the articles that finish at the same moment are committed in one transaction."""
     LIMITER.set(RequestGate(settings.max_concurrency, settings.rpm, settings.tpm, settings.request_timeout, settings.backoff))
     limits = LIMITS.get()
     admission = ADMISSION.get()
-    # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
-    article_slots = asyncio.Semaphore(max(1, settings.max_concurrency))
-
+    slots = max(1, settings.max_concurrency)
+    ready: asyncio.Queue[tuple[Article, int, bool] | None] = asyncio.Queue(maxsize=slots + BUDGET_BATCH)
+    flush = getattr(on_result, "flush", None)
     tasks: list[asyncio.Task] = []
+
+    def stopping() -> bool:  # stopped at a limit, or no article fits in what is left
+        return limits is not None and (limits.stopped or limits.closed)
 
     def stop_others() -> None:
         for task in tasks:
             if task is not asyncio.current_task():
                 task.cancel()
 
-    async def one(article: Article, n: int) -> None:
+    async def guarded(work: Awaitable[None]) -> None:
         try:
-            await run_one(article, n)
+            await work
         except KeyboardInterrupt:  # raised inside a request (its thread): stop the run like Ctrl-C
             stop_others()
             raise _Interrupted() from None
@@ -322,31 +402,60 @@ async def run_articles(
             stop_others()
             raise
 
-    async def run_one(article: Article, n: int) -> None:
-        async with article_slots:
-            if limits is not None and (limits.stopped or limits.closed):
-                return  # stopped at a limit, or no article fits in what is left: start no new article
-            scope = ArticleScope()
-            if admission is not None and not await admission.enter(scope, n):
-                return
-            kept, cost = False, 0.0
-            try:
-                ARTICLE.set(scope)
-                work = Work.article(article.id)
-                WORK.set(work)
-                result = await _run_article(program, article, n, settings.seed, settings.output_language)
-                result.attempt = work.attempt
-                if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
-                    on_result(result)
-                    kept = result.error is None
-                    cost = UsageLedger.totals(result.usage).cost_usd if result.usage is not None else 0.0  # its own, not the run's
-            finally:
-                if admission is not None:
-                    await admission.leave(scope, kept, cost)
+    async def feed() -> None:
+        batch: list[tuple[Article, int | None]] = []
+
+        async def send() -> None:
+            texts = [article.text for article, n in batch if n is None]
+            if texts and budget is None:
+                raise StoreError(f"article {batch[0][0].id!r} has no budget n and the run has no stored Algorithm 1 fit")
+            computed = iter(await asyncio.to_thread(budget.many, texts)) if texts else iter(())
+            for article, n in batch:
+                await ready.put((article, next(computed), True) if n is None else (article, n, False))
+            batch.clear()
+
+        for article, n in pending:
+            if stopping():
+                break  # start no new article
+            batch.append((article, n))
+            if n is not None or len(batch) >= BUDGET_BATCH:
+                await send()
+        await send()
+        for _ in range(slots):
+            await ready.put(None)
+
+    async def one(article: Article, n: int, computed: bool) -> None:
+        scope = ArticleScope()
+        if admission is not None and not await admission.enter(scope, n):
+            return
+        kept, cost = False, 0.0
+        try:
+            ARTICLE.set(scope)
+            work = Work.article(article.id)
+            WORK.set(work)
+            result = await _run_article(program, article, n, settings.seed, settings.output_language)
+            result.attempt = work.attempt
+            result.budget_computed = computed
+            if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
+                on_result(result)
+                kept = result.error is None
+                cost = UsageLedger.totals(result.usage).cost_usd if result.usage is not None else 0.0  # its own, not the run's
+        finally:
+            if admission is not None:
+                await admission.leave(scope, kept, cost)
+        if flush is not None:  # what finished in this turn of the loop is committed together
+            await asyncio.sleep(0)
+            flush()
+
+    async def slot() -> None:
+        # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
+        while (job := await ready.get()) is not None:
+            if not stopping():  # else drain until the feed ends
+                await asyncio.create_task(one(*job))  # its own task: its own context (ledger, scope)
 
     # Every task is awaited to its end, so none is left pending or with an unretrieved exception
     # (asyncio's "Task was destroyed" and "never retrieved" noise after Ctrl-C).
-    tasks.extend(asyncio.ensure_future(one(a, n)) for a, n in zip(articles, budgets))
+    tasks.extend(asyncio.ensure_future(guarded(work)) for work in (feed(), *(slot() for _ in range(slots))))
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     errors = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
     if any(isinstance(e, _Interrupted) for e in errors):
@@ -363,12 +472,13 @@ class _Interrupted(Exception):
 
 def run_local(
     program: dspy.Module,
-    pending: list[tuple[Article, int]],
+    pending: Iterable[tuple[Article, int | None]],
     settings: RunSettings,
     on_result: Callable[[ArticleResult], None],
     ledger: UsageLedger,
     limits: RunLimits,
     teacher_lm: dspy.LM | None = None,
+    budget: ArticleBudget | None = None,
 ) -> dict[str, Any]:
     """The local executor: every pending article on one asyncio loop in this process, with the
     teacher built here. Returns the request gate's utilisation (summary.json lm_concurrency)."""
@@ -385,7 +495,7 @@ def run_local(
         PARSE_RETRIES.set(settings.parse_retries)
         CREATIVE_LM.set(creative)
         CREATIVE_CONFIG.set(creative_settings)
-        await run_articles(program, [a for a, _ in pending], [n for _, n in pending], settings, on_result)
+        await run_articles(program, pending, settings, on_result, budget)
         concurrency.update(LIMITER.get().utilisation())
 
     from foveate_dspy.adapters import build_adapter
@@ -405,15 +515,48 @@ def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
+@dataclass
+class Plan:
+    """What a session runs: the articles not done yet (a stream from the store), how many, and
+    the per-article budget for those whose n is computed as they run."""
+
+    pending: Iterator[tuple[Article, int | None]]
+    total: int
+    to_run: int
+    budget: ArticleBudget | None
+
+
+def _store_corpus(store: RunStore, articles: Iterable[Article], settings: RunSettings, scan: CorpusScan) -> None:
+    """Stream the corpus into a new run's store, CORPUS_BATCH articles per transaction; the store
+    refuses a duplicate id, naming both records. A corpus that reads differently now than when it
+    was scanned (the file changed meanwhile) is refused."""
+    from foveate_dspy.corpus import CorpusError
+
+    store.clear_articles()  # a session killed while storing the corpus left part of it
+    digest, batch = _Digest(), []
+    for position, article in enumerate(articles):
+        digest.add(article)
+        batch.append((position, article, settings.n_per_level))
+        if len(batch) >= CORPUS_BATCH:
+            store.add_articles(batch)
+            batch = []
+    if batch:
+        store.add_articles(batch)
+    if digest.scan() != scan:
+        raise CorpusError("the corpus changed while it was being read; run the command again once it is complete")
+
+
 def _plan(
     store: RunStore,
     out_dir: Path,
-    articles: list[Article],
+    articles: Iterable[Article],
     settings: RunSettings,
     fingerprint: dict[str, Any],
     log: Callable[[str], None],
-) -> list[tuple[Article, int]]:
-    """The articles still to run, with their stored budgets; a new store is initialised first."""
+    scan: CorpusScan | None = None,
+) -> Plan:
+    """The articles still to run, with their stored budgets; a new store is initialised first
+    (the corpus streamed in), and Algorithm 1 fitted on its sample unless the run has its fit."""
     if store.initialised:
         differences = store.differences(fingerprint)
         if differences:
@@ -424,21 +567,72 @@ def _plan(
                 "Run the original command to resume it, or pass --force-new to move it aside and start over."
             )
     else:
-        store.initialise(fingerprint, articles, compute_budgets(articles, settings))
-    budgets, statuses = store.budgets(), store.statuses()
-    pending = [(a, budgets[a.id]) for a in articles if statuses[a.id] != DONE]
-    done = len(articles) - len(pending)
-    failed = sum(1 for a, _ in pending if statuses[a.id] == "failed")
-    if not pending:
-        log(f"{out_dir}: all {len(articles)} articles are already done; nothing to run (0 LM calls)")
+        _store_corpus(store, articles, settings, scan or scan_corpus(articles))
+        store.initialise(fingerprint)
+    counts = store.progress()
+    total, done, failed = counts["articles"], counts[DONE], counts[FAILED]
+    if settings.n_per_level is None and store.meta(BUDGET_FIT) is None and store.unbudgeted():
+        fit_budget(store, settings, total, log)
+    to_run = counts[PENDING] + failed
+    if not to_run:
+        log(f"{out_dir}: all {total} articles are already done; nothing to run (0 LM calls)")
     elif done or failed:
         retried = f" ({failed} failed before and are retried)" if failed else ""
-        log(f"resuming {out_dir}: {done} of {len(articles)} articles already done, running {len(pending)}{retried}")
-    return pending
+        log(f"resuming {out_dir}: {done} of {total} articles already done, running {to_run}{retried}")
+    return Plan(store.pending(), total, to_run, stored_budget(store, settings))
+
+
+class Commits:
+    """The runner's `on_result`: each finished article's retry rule and filters, then its commit.
+
+    Articles are committed in groups, each group in one transaction (one fsync; each article
+    still whole or not at all): when an executor hands results over faster than one fsync each
+    (the Ray driver under a fast provider), a group forms when `max_batch` articles are waiting
+    or `max_wait` seconds have passed since the last commit; the local executor also flushes after
+    each loop turn (`flush`), so there a group is what finished at the same moment. The runner
+    flushes what is left when the executor returns or fails."""
+
+    def __init__(self, store: RunStore, settings: RunSettings, filters: FilterChain, tally: Tally, bar: Any, max_batch: int = 256, max_wait: float = 0.5) -> None:
+        self.store, self.settings, self.filters, self.tally, self.bar = store, settings, filters, tally, bar
+        self.max_batch, self.max_wait = max_batch, max_wait
+        self.waiting: list[tuple[ArticleResult, str | None]] = []
+        self.last = -math.inf
+
+    def __call__(self, result: ArticleResult) -> None:
+        retry = retry_reason(result)
+        if retry is None:
+            self.filters.apply_article(result.items)
+        self.waiting.append((result, retry))
+        if len(self.waiting) >= self.max_batch or time.monotonic() - self.last >= self.max_wait:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.waiting:
+            return
+        group, self.waiting = self.waiting, []
+        self.last = time.monotonic()
+        outcomes = [
+            {
+                "article": result.article,
+                "items": result.items,
+                "level_failures": result.level_failures,
+                "usage": result.usage.rows() if result.usage is not None else [],
+                "error": retry,
+                "n": result.n if result.budget_computed else None,
+                "extractions": result.extractions,
+                "attempt": result.attempt,
+            }
+            for result, retry in group
+        ]
+        self.store.commit_articles(outcomes, teacher=self.settings.teacher, method=self.settings.method)
+        for result, retry in group:
+            result.error = retry
+            self.tally.add(result)
+            self.bar.advance()
 
 
 def run(
-    articles: list[Article],
+    articles: Iterable[Article],
     out_dir: Path,
     settings: RunSettings,
     program: dspy.Module | None = None,
@@ -450,9 +644,11 @@ def run(
     executor: Callable[..., dict[str, Any]] | None = None,
     notes: dict[str, Any] | None = None,
     program_factory: Callable[[Any], dspy.Module] | None = None,
+    scan: CorpusScan | None = None,
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
-    summary it wrote. `force_new` moves an existing run aside first; `teacher_lm` replaces the
+    summary it wrote. `articles` is read at most twice and never held: a list, or a re-iterable
+    stream such as corpus.CorpusSource (`scan`: its count and digest, when already taken). `force_new` moves an existing run aside first; `teacher_lm` replaces the
     LM built from `settings.teacher` (a scripted LM in tests; local executor only). `executor`
     runs the pending articles elsewhere, with `run_local`'s arguments (ray_executor.RayExecutor);
     planning, commits and exports stay here either way. Raises StoreError (its subclass
@@ -463,6 +659,9 @@ def run(
     from foveate_dspy.progress import RunProgress
 
     started = time.monotonic()
+    if iter(articles) is articles:  # a one-shot iterator cannot be read twice: keep it
+        articles = list(articles)
+    scan = scan or scan_corpus(articles)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
     store = RunStore.open(out_dir, fresh=force_new)
     store.redact(secrets_to_redact(settings))
@@ -487,25 +686,28 @@ def run(
             logs.append(early_log)
             # Not CALL_LOG: the gate writes these rows itself, and the program's own calls run in
             # DSPy's worker threads, which may carry this context along.
-            gate = SyncGate(limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff)
+            gate = SyncGate(
+                limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff, tpm=settings.tpm
+            )
             program = program_factory(gate)
         program = program or build_program(settings)
-        fingerprint = shaping_settings(settings, articles, program)
-        pending = _plan(store, out_dir, articles, settings, fingerprint, log)
-        session["skipped"] = len(articles) - len(pending)
+        fingerprint = shaping_settings(settings, scan, program)
+        plan = _plan(store, out_dir, articles, settings, fingerprint, log, scan)
+        session["skipped"] = plan.total - plan.to_run
         store.begin_session(settings.public())
         if early_log is not None:
             early_log.adopt(store.session)
         else:
             logs.append(CallLog(store.path, store.session, ledger.pricing))
         tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
-        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, pending))))
+        head = _pending_head(store, settings)
+        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, head))))
         admission = ADMISSION.get()
-        if pending and admission is not None and admission.active and admission.shortfall(pending[0][1]) is not None:
+        if head and admission is not None and admission.active and admission.shortfall(head[0][1]) is not None:
             pending_fits = False  # the limit leaves no room for an article: no probe either
         else:
-            pending_fits = bool(pending)
-        if pending:
+            pending_fits = bool(plan.to_run)
+        if plan.to_run:
             probes = ArticleLedger.under(ledger)
 
             def record_probe(usage: dict[str, dict[str, Any]], failed: bool) -> None:
@@ -531,31 +733,18 @@ def run(
             settings = replace(settings, output_mode=chosen.mode, output_form=chosen.form)
             filters = FilterChain(settings.filters, settings.filter_config)
 
-            with RunProgress(len(pending), tally, ledger, enabled=progress) as bar:
-
-                def on_result(result: ArticleResult) -> None:
-                    retry = retry_reason(result)
-                    if retry is None:
-                        filters.apply_article(result.items)
-                    usage = result.usage.rows() if result.usage is not None else []
-                    store.commit_article(
-                        result.article,
-                        result.items,
-                        result.level_failures,
-                        usage,
-                        teacher=settings.teacher,
-                        method=settings.method,
-                        error=retry,
-                        extractions=result.extractions,
-                        attempt=result.attempt,
-                    )
-                    result.error = retry
-                    tally.add(result)
-                    bar.advance()
-
+            with RunProgress(plan.to_run, tally, ledger, enabled=progress) as bar:
+                commits = Commits(store, settings, filters, tally, bar)
                 execute = executor or functools.partial(run_local, teacher_lm=teacher_lm)
-                concurrency.update(execute(program, pending, settings, on_result, ledger, limits))
-        complete = all(status == DONE for status in store.statuses().values())
+                try:
+                    concurrency.update(execute(program, plan.pending, settings, commits, ledger, limits, budget=plan.budget))
+                except BaseException:
+                    with contextlib.suppress(StoreError):  # save what finished; the first error is the one to report
+                        commits.flush()
+                    raise
+                commits.flush()
+        counts = store.progress()
+        complete = counts[DONE] == counts["articles"]
         if complete and "length" in settings.filters:
             _length_filter(store, settings)
         session["status"] = "finished" if complete else "stopped"
@@ -615,6 +804,13 @@ def settle_output_mode(
     elif chosen.mode == "schema":
         log(f"output mode: schema ({chosen.form} request form), confirmed by a probe request")
     return chosen
+
+
+def _pending_head(store: RunStore, settings: RunSettings, size: int = 100) -> list[tuple[Article, int]]:
+    """The first articles still to run, for admission's first estimates; an n not computed yet
+    (a sampled Algorithm 1 computes it when the article runs) is taken as the target mean mu."""
+    guess = max(1, round(settings.budget.target_mean))
+    return [(article, guess if n is None else n) for article, n in itertools.islice(store.pending(page=size), size)]
 
 
 def _admission(
@@ -747,7 +943,7 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
     per_level = counts["per_level"]
     records = sum(per_level["records"].values())
     priced = any(r["calls"] > r["unpriced_calls"] for r in usage["models"].values())
-    budgets = counts["budgets"]
+    budget = counts["budget"]
     levels = output_levels(settings)
     sessions = store.sessions()
     this = ledger.totals()
@@ -768,11 +964,12 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
         "failed_per_level": {lv: per_level["failed"].get(lv, 0) for lv in levels},
         "level_failures": counts["level_failures"],
         "level_failure_examples": store.level_failure_examples(),
-        "budget": {
-            "total_per_level": sum(budgets),
-            "mean_per_level": (sum(budgets) / len(budgets)) if budgets else 0.0,
-            "min": min(budgets, default=0),
-            "max": max(budgets, default=0),
+        "budget": {  # over the articles whose n is known: all but pending ones under a sampled fit
+            "total_per_level": budget["total"],
+            "mean_per_level": (budget["total"] / budget["count"]) if budget["count"] else 0.0,
+            "min": budget["min"] or 0,
+            "max": budget["max"] or 0,
+            "articles": budget["count"],
         },
         "lm_calls": calls,
         "lm_errors": sum(r["errors"] for r in stages),

@@ -13,6 +13,13 @@ exactly which articles are done. WAL mode lets `python -m foveate_dspy.export` r
 is still writing; `synchronous=FULL` makes a commit survive a power cut, at one fsync per article,
 which is nothing next to an article's LM calls.
 
+Scale. The corpus is stored as it streams in (`add_articles`, in batches), the articles still to
+run are read page by page from a partial index (`pending`), status counts and budget figures come
+from an index, exports stream from cursors, and `commit_articles` saves several finished articles
+in one transaction (one fsync), each still all-or-nothing. An article's budget n may be unset
+(NULL) until the article runs: Algorithm 1 fitted on a sample (`budget.BudgetFit`, kept in the
+meta table) gives it then, and the commit stores it.
+
 One process at a time writes a run directory: an advisory lock (`run.lock`) refuses a second one
 instead of letting both pay for the same articles.
 """
@@ -31,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from foveate_dspy import call_ledger
 from foveate_dspy.call_ledger import LEDGER_SCHEMA
-from foveate_dspy.corpus import Article
+from foveate_dspy.corpus import Article, describe_source
 from foveate_dspy.records import Attempt, Item, LevelFailure
 
 if TYPE_CHECKING:
@@ -74,13 +81,17 @@ CREATE TABLE IF NOT EXISTS articles (
     title TEXT,
     text TEXT NOT NULL,
     source TEXT NOT NULL,
-    n INTEGER NOT NULL,
+    n INTEGER,
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
     error TEXT,
     tries INTEGER NOT NULL DEFAULT 0,
     session INTEGER,
     updated_at REAL
 );
+-- The articles still to run, in corpus order: a resume reads this index, not the whole table,
+-- and a finished run's is empty. Status counts and the budget figures read the second one.
+CREATE INDEX IF NOT EXISTS articles_to_run ON articles (position) WHERE status != 'done';
+CREATE INDEX IF NOT EXISTS articles_by_status ON articles (status, n);
 CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(id),
@@ -161,6 +172,10 @@ class StoreError(RuntimeError):
 
 class SettingsMismatch(StoreError):
     """The run directory holds a run made with different output-shaping settings."""
+
+
+class DuplicateArticle(StoreError):
+    """Two records of the corpus give the same article id; the message names both."""
 
 
 def _connect(path: Path, factory: type[sqlite3.Connection] = sqlite3.Connection, read_only: bool = False) -> sqlite3.Connection:
@@ -402,24 +417,67 @@ class RunStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def remember(self, key: str, value: Any) -> None:
-        """Keep a fact a later session reuses instead of paying for it again (the output mode)."""
+    def remember(self, key: str, value: Any, budgets: dict[str, int] | None = None) -> None:
+        """Keep a fact a later session reuses instead of paying for it again (the output mode;
+        Algorithm 1's fit, saved in the same transaction as the budgets n it gave)."""
         with self._transaction(f"the run's {key}") as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
+            if budgets:
+                db.executemany("UPDATE articles SET n = ? WHERE id = ?", [(n, article_id) for article_id, n in budgets.items()])
 
     @property
     def initialised(self) -> bool:
         return self.meta("fingerprint") is not None
 
-    def initialise(self, fingerprint: dict[str, Any], articles: list[Article], budgets: list[int]) -> None:
-        """Record the run's shaping settings, its corpus and the budgets n, all at once."""
+    def initialise(self, fingerprint: dict[str, Any], articles: list[Article] | None = None, budgets: list[int | None] | None = None) -> None:
+        """Record the run's shaping settings (and, when given, its corpus with the budgets n) in
+        one transaction. A streamed corpus is stored first with `add_articles`; the fingerprint,
+        written last, is what makes the store a run: a session killed while storing the corpus
+        leaves no fingerprint, and the next one starts the corpus over (`clear_articles`)."""
         with self._transaction("the run's corpus and settings") as db:
             for key, value in (("schema_version", SCHEMA_VERSION), ("fingerprint", _canonical(fingerprint)), ("created_at", time.time())):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
-            db.executemany(
-                "INSERT INTO articles (position, id, title, text, source, n) VALUES (?, ?, ?, ?, ?, ?)",
-                [(i, a.id, a.title, a.text, _dumps(a.source), n) for i, (a, n) in enumerate(zip(articles, budgets))],
-            )
+            if articles is not None:
+                self._insert_articles(db, [(i, a, n) for i, (a, n) in enumerate(zip(articles, budgets or [None] * len(articles)))])
+
+    def clear_articles(self) -> None:
+        """Forget a corpus stored by a session that was killed before it initialised the run."""
+        if self.initialised:
+            raise StoreError(f"{self.path}: the run is initialised; its corpus cannot be cleared")
+        with self._transaction("the corpus") as db:
+            db.execute("DELETE FROM articles")
+
+    def add_articles(self, rows: list[tuple[int, Article, int | None]]) -> None:
+        """Store (position, article, n or None) rows of the corpus in one transaction; raises
+        DuplicateArticle naming both records when an id is already stored or repeats in `rows`."""
+        try:
+            with self._transaction("the corpus") as db:
+                self._insert_articles(db, rows)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                duplicate = self._duplicate(rows)
+                if duplicate is not None:
+                    raise DuplicateArticle(duplicate) from None
+            raise
+
+    @staticmethod
+    def _insert_articles(db: sqlite3.Connection, rows: list[tuple[int, Article, int | None]]) -> None:
+        db.executemany(
+            "INSERT INTO articles (position, id, title, text, source, n) VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, a.id, a.title, a.text, _dumps(a.source), n) for i, a, n in rows],
+        )
+
+    def _duplicate(self, rows: list[tuple[int, Article, int | None]]) -> str | None:
+        seen: dict[str, str] = {}
+        for _position, article, _n in rows:
+            first = seen.get(article.id)
+            if first is None:
+                stored = self.db.execute("SELECT source FROM articles WHERE id = ?", (article.id,)).fetchone()
+                first = describe_source(json.loads(stored[0])) if stored else None
+            if first is not None:
+                return f"{describe_source(article.source)}: duplicate article id {article.id!r} (first at {first})"
+            seen[article.id] = describe_source(article.source)
+        return None
 
     def differences(self, fingerprint: dict[str, Any]) -> list[str]:
         """Each shaping setting whose stored value differs from `fingerprint`, described."""
@@ -433,11 +491,45 @@ class RunStore:
 
     # --- articles -----------------------------------------------------------------------------
 
-    def budgets(self) -> dict[str, int]:
+    def budgets(self) -> dict[str, int | None]:
         return dict(self.db.execute("SELECT id, n FROM articles ORDER BY position"))
 
-    def statuses(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT id, status FROM articles ORDER BY position"))
+    def progress(self) -> dict[str, int]:
+        """Articles per status (pending, done, failed) and in all, from the status index."""
+        counts = {PENDING: 0, DONE: 0, FAILED: 0}
+        counts.update(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status"))
+        return {**counts, "articles": sum(counts.values())}
+
+    def unbudgeted(self) -> int:
+        """Articles whose budget n is not known yet (computed when they run)."""
+        return self.db.execute("SELECT COUNT(*) FROM articles WHERE n IS NULL").fetchone()[0]
+
+    def pending(self, page: int = 1000) -> Iterator[tuple[Article, int | None]]:
+        """The articles not done yet, in corpus order, with their budgets (None: not computed
+        yet), read `page` at a time from the partial index: constant memory, and each page is read
+        whole before it is handed out, so commits made meanwhile cannot disturb the scan."""
+        after = -1
+        query = (
+            "SELECT position, id, title, text, source, n FROM articles"
+            " WHERE status != 'done' AND position > ? ORDER BY position LIMIT ?"
+        )
+        while True:
+            rows = self.db.execute(query, (after, page)).fetchall()
+            for position, article_id, title, text, source, n in rows:
+                yield Article(article_id, text, title, json.loads(source)), n
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def articles_at(self, positions: list[int]) -> list[tuple[Article, int | None]]:
+        """The articles at these corpus positions (the budget sample), in position order."""
+        found = []
+        for start in range(0, len(positions), 500):
+            chunk = positions[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT id, title, text, source, n FROM articles WHERE position IN ({marks}) ORDER BY position"
+            found += [(Article(i, text, title, json.loads(source)), n) for i, title, text, source, n in self.db.execute(query, chunk)]
+        return found
 
     def begin_session(self, settings: dict[str, Any]) -> int:
         with self._transaction("the session") as db:
@@ -465,48 +557,85 @@ class RunStore:
         error: str | None = None,
         extractions: Sequence[ExtractionLog] = (),
         attempt: str | None = None,
+        n: int | None = None,
     ) -> bool:
         """Save one article's outcome in one transaction; returns False when it was already done.
 
         `usage` is (kind, name, figures) per stage and model (usage.ArticleLedger.rows). With
         `error` the article is marked failed, to be retried by the next run, and only its usage is
         kept: its items will be made again, and keeping these too would duplicate them.
-        `extractions` are the levels' extraction logs (drops, flags, shortfall), kept with the items."""
-        now = time.time()
+        `extractions` are the levels' extraction logs (drops, flags, shortfall), kept with the items;
+        `n`, when given, is the budget the article ran with (computed as it ran), saved with it."""
+        outcome = {
+            "article": article, "items": items, "level_failures": level_failures, "usage": usage,
+            "error": error, "extractions": extractions, "attempt": attempt, "n": n,
+        }
+        return self.commit_articles([outcome], teacher=teacher, method=method)[0]
+
+    def commit_articles(self, outcomes: list[dict[str, Any]], *, teacher: str, method: str) -> list[bool]:
+        """Save several articles' outcomes (each a dict of `commit_article`'s arguments) in one
+        transaction: one fsync for all, and each article still saved whole or not at all. When
+        the transaction fails, they are saved one by one, so every article that can be saved is
+        before the error is raised. Returns, per article, False when it was already done."""
+        label = f"article {outcomes[0]['article'].id!r}" if len(outcomes) == 1 else f"{len(outcomes)} articles"
+        try:
+            with self._transaction(label) as db:
+                saved = [self._commit_one(db, time.time(), teacher=teacher, method=method, **outcome) for outcome in outcomes]
+        except StoreError:
+            if len(outcomes) == 1:
+                raise
+            return [self.commit_articles([outcome], teacher=teacher, method=method)[0] for outcome in outcomes]
+        return saved
+
+    def _commit_one(
+        self,
+        db: sqlite3.Connection,
+        now: float,
+        *,
+        article: Article,
+        items: list[Item],
+        level_failures: list[LevelFailure],
+        usage: list[tuple[str, str, dict[str, Any]]],
+        teacher: str,
+        method: str,
+        error: str | None,
+        extractions: Sequence[ExtractionLog] = (),
+        attempt: str | None = None,
+        n: int | None = None,
+    ) -> bool:
         columns = ", ".join(USAGE_FIELDS)
         updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_FIELDS)
-        with self._transaction(f"article {article.id!r}") as db:
-            row = db.execute("SELECT status FROM articles WHERE id = ?", (article.id,)).fetchone()
-            if row is None:
-                raise StoreError(f"{self.path}: article {article.id!r} is not part of this run")
-            if row[0] == DONE:
-                return False
+        row = db.execute("SELECT status FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: article {article.id!r} is not part of this run")
+        if row[0] == DONE:
+            return False
+        db.executemany(
+            f"INSERT INTO usage (session, article_id, kind, name, {columns}) VALUES (?, ?, ?, ?, {', '.join('?' * len(USAGE_FIELDS))})"
+            f" ON CONFLICT (session, article_id, kind, name) DO UPDATE SET {updates}",
+            [(self.session or 0, article.id, kind, name, *(figures[c] for c in USAGE_FIELDS)) for kind, name, figures in usage],
+        )
+        if error is None:
+            self._insert_results(db, article, items, level_failures, teacher, method)
             db.executemany(
-                f"INSERT INTO usage (session, article_id, kind, name, {columns}) VALUES (?, ?, ?, ?, {', '.join('?' * len(USAGE_FIELDS))})"
-                f" ON CONFLICT (session, article_id, kind, name) DO UPDATE SET {updates}",
-                [(self.session or 0, article.id, kind, name, *(figures[c] for c in USAGE_FIELDS)) for kind, name, figures in usage],
+                "INSERT INTO extractions (article_id, level, slots, filled, wanted, kept, dropped, flagged, calls)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (article.id, e.level, e.slots, e.filled, e.wanted, e.kept, _dumps(dict(e.dropped)), _dumps(dict(e.flagged)), e.calls)
+                    for e in extractions
+                ],
             )
-            if error is None:
-                self._insert_results(db, article, items, level_failures, teacher, method)
-                db.executemany(
-                    "INSERT INTO extractions (article_id, level, slots, filled, wanted, kept, dropped, flagged, calls)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (article.id, e.level, e.slots, e.filled, e.wanted, e.kept, _dumps(dict(e.dropped)), _dumps(dict(e.flagged)), e.calls)
-                        for e in extractions
-                    ],
+            if attempt is not None:  # the call ledger's calls of this attempt did work that was kept
+                db.execute(
+                    "INSERT OR IGNORE INTO kept_attempts (attempt, article_id, session) VALUES (?, ?, ?)",
+                    (attempt, article.id, self.session or 0),
                 )
-                if attempt is not None:  # the call ledger's calls of this attempt did work that was kept
-                    db.execute(
-                        "INSERT OR IGNORE INTO kept_attempts (attempt, article_id, session) VALUES (?, ?, ?)",
-                        (attempt, article.id, self.session or 0),
-                    )
-            db.execute(
-                "UPDATE articles SET status = ?, error = ?, tries = tries + 1, session = ?, updated_at = ? WHERE id = ?",
-                (FAILED if error is not None else DONE, self._clean(error), self.session, now, article.id),
-            )
-            if self.session is not None:
-                db.execute("UPDATE sessions SET last_commit_at = ? WHERE id = ?", (now, self.session))
+        db.execute(
+            "UPDATE articles SET status = ?, error = ?, tries = tries + 1, session = ?, updated_at = ?, n = COALESCE(?, n) WHERE id = ?",
+            (FAILED if error is not None else DONE, self._clean(error), self.session, now, n, article.id),
+        )
+        if self.session is not None:
+            db.execute("UPDATE sessions SET last_commit_at = ? WHERE id = ?", (now, self.session))
         return True
 
     def _insert_results(
@@ -630,6 +759,10 @@ class RunStore:
         for (record,) in self.db.execute(query):
             yield json.loads(record)
 
+    def article_text(self, article_id: str) -> str | None:
+        row = self.db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
+
     def articles(self) -> Iterator[dict[str, Any]]:
         query = "SELECT id, title, text, source, n, status, error, tries FROM articles ORDER BY position"
         for row in self.db.execute(query):
@@ -669,7 +802,10 @@ class RunStore:
             "per_level": per_level,
             "resynthesis_attempts": db.execute("SELECT COALESCE(SUM(attempts - 1), 0) FROM items").fetchone()[0],
             "level_failures": dict(db.execute("SELECT level, COUNT(*) FROM level_failures GROUP BY level ORDER BY level")),
-            "budgets": [n for (n,) in db.execute("SELECT n FROM articles ORDER BY position")],
+            # over the articles whose n is known (all of them, once the run is complete)
+            "budget": dict(
+                zip(("total", "count", "min", "max"), db.execute("SELECT COALESCE(SUM(n), 0), COUNT(n), MIN(n), MAX(n) FROM articles").fetchone())
+            ),
         }
 
     def extraction_counts(self) -> dict[str, dict[str, Any]]:

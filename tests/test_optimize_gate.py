@@ -74,3 +74,46 @@ def test_the_call_limit_covers_the_optimisation(corpus: Path, tmp_path: Path, ca
         assert server.snapshot()["requests"] <= 5
     assert "--max-calls 5 reached while optimising" in capsys.readouterr().err
     assert not (out / "program.json").exists()
+
+
+def test_the_token_rate_limit_paces_the_optimisations_requests() -> None:
+    """--tpm 600 is 10 tokens a second with a 10-second (100-token) burst. A request whose prompt
+    is 400 characters (100 tokens) and whose phase has no history (256 output tokens guessed)
+    reserves 356: the bucket is full, so it goes at once and leaves the level at -256. Its reported
+    usage, 56 tokens, gives 300 back (level 44), and the phase's mean reply is now 6 tokens: the
+    second request reserves 106, needs a full bucket of 100 and waits (100 - 44) / 10 = 5.6 s,
+    not the (100 + 256) / 10 = 35.6 s it would wait without the settlement."""
+    import dspy
+
+    from foveate_dspy.calls import Pricing, RunLimits, UsageLedger
+    from foveate_dspy.optimize_gate import SyncGate
+    from foveate_dspy.ratelimit import Backoff
+
+    waits: list[float] = []
+    gate = SyncGate(RunLimits(), UsageLedger(Pricing()), None, 4, None, None, Backoff(), sleep=waits.append, tpm=600)
+
+    def send() -> str:
+        dspy.settings.usage_tracker.add_usage("m", {"prompt_tokens": 50, "completion_tokens": 6})
+        return "reply"
+
+    assert gate.call(object(), "optimize", send, characters=400) == "reply"
+    assert waits == []
+    gate.call(object(), "optimize", send, characters=400)
+    assert waits == [pytest.approx(5.6, abs=0.05)]
+
+
+def test_an_optimisation_stopped_by_the_limit_is_not_paid_for_twice(corpus: Path, tmp_path: Path) -> None:
+    """Re-run with a higher limit, the optimisation replays the requests the first session paid
+    for from the store: the two sessions together send what one unlimited run sends."""
+    with LoopbackServer(scripted_teacher) as server:
+        assert compile_main(_args(corpus, tmp_path / "whole", server.url)) == 0
+        whole = server.snapshot()["requests"]
+    with LoopbackServer(scripted_teacher) as server:
+        assert compile_main(_args(corpus, tmp_path / "topped", server.url, "--max-calls", "5")) == 2
+        first = server.snapshot()["requests"]
+        assert compile_main(_args(corpus, tmp_path / "topped", server.url, "--max-calls", str(whole + 10))) == 0
+        both = server.snapshot()["requests"]
+    assert 0 < first <= 5
+    assert both == whole
+    summary = json.loads((tmp_path / "topped" / "summary.json").read_text())
+    assert summary["lm_calls_total"] == whole

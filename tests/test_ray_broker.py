@@ -117,3 +117,41 @@ def test_the_broker_stops_once_the_workers_spend_reaches_max_cost() -> None:
 
     replies = asyncio.run(scenario())
     assert "--max-cost-usd 0.5 reached" in replies[-1]
+
+
+def test_the_broker_admits_only_the_articles_the_call_limit_can_pay_for() -> None:
+    """Under --max-calls the cluster starts an article only when the limit still covers it: with
+    room for one and a half articles, the second waits while the first runs, and once the first
+    has spent its calls no second fits: admission closes and says how far to raise the limit.
+    A restarted worker's articles give their reserve back."""
+
+    async def scenario() -> dict:
+        probe = broker(max_calls=1000)
+        expected = probe.admission.expected_calls(2)
+        gate = broker(max_calls=expected + expected // 2, max_concurrency=4)
+        await gate.register("actor-1", "p1")
+        seen = {"first": await gate.enter_article("p1", "a1", 2)}
+        second = asyncio.create_task(gate.enter_article("p1", "a2", 2))
+        await asyncio.sleep(0.01)
+        seen["second waited"] = not second.done()
+        for _ in range(expected):
+            grant = await gate.acquire("p1", 0, "a1")
+            await gate.release(grant[0], None, None)
+        await gate.leave_article("a1", kept=True, cost=0.0)
+        seen["second"] = await asyncio.wait_for(second, 1)
+        seen["history"] = gate.admission.history.calls
+
+        restarted = broker(max_calls=expected + expected // 2, max_concurrency=4)
+        await restarted.register("actor-1", "p1")
+        await restarted.enter_article("p1", "b1", 2)
+        waiting = asyncio.create_task(restarted.enter_article("p2", "b2", 2))
+        await asyncio.sleep(0.01)
+        await restarted.register("actor-1", "p1b")  # p1 died with b1 in flight: its reserve comes back
+        seen["after restart"] = await asyncio.wait_for(waiting, 1)
+        return seen | {"expected": expected}
+
+    seen = asyncio.run(scenario())
+    assert seen["first"] is None and seen["second waited"]
+    assert seen["second"] is not None and "re-run with --max-calls" in seen["second"]
+    assert seen["history"] == seen["expected"]
+    assert seen["after restart"] is None

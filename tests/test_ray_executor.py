@@ -162,3 +162,27 @@ def test_a_run_stopped_on_one_executor_is_finished_on_the_other(cluster, corpus:
     assert summary["complete"] and summary["stopped"] is None
     assert [s["status"] for s in summary["sessions"]] == ["stopped", "finished"]
     assert article_tries(run) == [1] * SCRIPTED_ARTICLES
+
+
+def test_topping_up_a_ray_run_saves_whole_articles_and_pays_about_an_unlimited_runs_calls(
+    cluster, corpus: Path, reference: Path, tmp_path: Path
+) -> None:
+    """The cluster admits an article only when the limit can pay for it: each top-up of a quarter
+    of an unlimited run's calls saves more articles, and the finished run has paid within 10% of
+    what the unlimited one did, with its records."""
+    whole = json.loads((reference / "summary.json").read_text())["lm_calls_total"]
+    run, limit, done, sessions = tmp_path / "run", 0, 0, 0
+    with servers(1, Probe(0.0)) as (server,):
+        argv = [*scripted_args(corpus, SCRIPTED_ARTICLES, run, [server.url], 3), "--executor", "ray", "--ray-workers", "2"]
+        while True:
+            limit += whole // 4
+            sessions += 1
+            assert compile_main([*argv, "--max-calls", str(limit)]) == 0
+            summary = json.loads((run / "summary.json").read_text())
+            assert summary["articles_done"] > done, f"session {sessions} (--max-calls {limit}) saved no article"
+            done = summary["articles_done"]
+            if summary["complete"]:
+                break
+            assert sessions < 8
+    assert summary["lm_calls_total"] <= whole * 1.10
+    same_records(run, reference)

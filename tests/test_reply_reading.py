@@ -152,6 +152,25 @@ def test_list_lengths_come_from_the_inputs() -> None:
     assert "maxItems" not in response_format(ReverseSynthesis, "openai")["json_schema"]["schema"]["properties"]["questions"]
 
 
+def test_key_sentences_are_chosen_from_the_article_in_schema_mode() -> None:
+    """The schema lists the article's own sentences as the only values a key sentence may take,
+    and never asks for more of them than the article has."""
+    from foveate_dspy.adapters import SchemaAdapter, list_choices
+    from signatures.macro import ExtractKeySentences
+
+    article = 'Dr. Lee wrote 3.5 pages. "Why?" asked Ann.\nThe end came fast, like a storm.'
+    inputs = {"article": article, "count": 6}
+    assert list_choices(ExtractKeySentences, inputs) == {
+        "key_sentences": ["Dr. Lee wrote 3.5 pages.", '"Why?" asked Ann.', "The end came fast, like a storm."]
+    }
+    assert list_choices(ExtractKeywords, {"article": article, "count": 6}) == {}  # keywords are not sentences
+    kwargs = SchemaAdapter("llamacpp")._with_format({}, ExtractKeySentences, inputs)
+    prop = kwargs["response_format"]["schema"]["properties"]["key_sentences"]
+    assert prop["items"] == {"type": "string", "enum": ["Dr. Lee wrote 3.5 pages.", '"Why?" asked Ann.', "The end came fast, like a storm."]}
+    assert (prop["minItems"], prop["maxItems"]) == (1, 3)
+    assert SchemaAdapter(None)._with_format({}, ExtractKeySentences, inputs)["response_format"] == {"type": "json_object"}
+
+
 def _entries(*pairs: tuple[str, str]) -> list[QuestionForAnswer]:
     return [QuestionForAnswer(answer=a, question=q) for a, q in pairs]
 

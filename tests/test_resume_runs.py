@@ -11,6 +11,7 @@ import pytest
 from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
 from foveate_dspy import runner
+from foveate_dspy.budget import BudgetFit
 from foveate_dspy.ratelimit import Backoff
 from foveate_dspy.records import Attempt, Item, LevelFailure
 from foveate_dspy.runner import ArticleResult, is_lm_failure, retry_reason
@@ -70,12 +71,19 @@ def test_force_new_moves_the_old_run_aside(tmp_path: Path) -> None:
 
 def test_budgets_are_stored_at_the_first_run_and_never_recomputed(tmp_path: Path, monkeypatch) -> None:
     articles = make_articles(3)
-    monkeypatch.setattr(runner, "compute_budgets", lambda arts, settings: [3, 1, 2])
+
+    def fit(store, settings, corpus_size, log):  # Algorithm 1's fit, with budgets chosen by hand
+        fitted = BudgetFit(None, sample=corpus_size, corpus=corpus_size)
+        store.remember(runner.BUDGET_FIT, fitted.to_dict(), {"art-0": 3, "art-1": 1, "art-2": 2})
+        return fitted
+
+    monkeypatch.setattr(runner, "fit_budget", fit)
     compile_run(articles, tmp_path / "run", n_per_level=None, max_calls=20)
 
     def must_not_run(*_args):
         raise AssertionError("budgets recomputed on resume")
 
+    monkeypatch.setattr(runner, "fit_budget", must_not_run)
     monkeypatch.setattr(runner, "compute_budgets", must_not_run)
     summary = compile_run(articles, tmp_path / "run", n_per_level=None)
     assert summary["complete"] and summary["budget"]["total_per_level"] == 6

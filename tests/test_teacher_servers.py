@@ -146,3 +146,45 @@ def test_schema_mode_refuses_a_server_that_enforces_nothing() -> None:
 def test_the_offline_teacher_is_never_probed() -> None:
     lm = _ProbeLM("openai")
     assert resolve("auto", lm, offline=True).mode == "chat" and lm.requests == []
+
+
+_CRASHING_SERVER = '''
+import argparse, json, os, signal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int)
+args, _ = parser.parse_known_args()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"data": [{"id": "local-gguf"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # what a llama.cpp built with AMX does on a CPU that may not use it
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+HTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+'''
+
+
+def test_a_local_server_that_crashes_on_its_first_token_says_how_to_rebuild(tmp_path: Path, monkeypatch) -> None:
+    """A llama.cpp built for instructions the CPU cannot run answers /v1/models, then dies on
+    the first generation: the start fails with one message naming the signal and the rebuild."""
+    from foveate_dspy.local_server import PORTABLE_BUILD, LocalServer, LocalServerError
+
+    (tmp_path / "crashing_server.py").write_text(_CRASHING_SERVER, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    server = LocalServer(model, server_module="crashing_server")
+    with pytest.raises(LocalServerError) as error:
+        server.start(timeout=30)
+    assert "crashed on its first token (signal SIGSEGV)" in str(error.value)
+    assert PORTABLE_BUILD in str(error.value)
+    assert server.process.poll() is not None
