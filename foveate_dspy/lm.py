@@ -87,9 +87,14 @@ def build_lm(
 
         return offline_lm(model="offline/teacher", embedder=embedder, **{k: v for k, v in sampling.items() if k in KEYS[:4]})
     import dspy
+    import litellm
 
     from foveate_dspy.local_server import API_KEY, MODEL_ALIAS, is_local_teacher
     from foveate_dspy.teacher_settings import adapt
+
+    # LiteLLM prints a "Provider List" banner to stdout whenever it cannot price a reply's model
+    # (a local server's alias); the run reports its own errors.
+    litellm.suppress_debug_info = True
 
     kwargs, max_tokens = adapt(model, dict(sampling), max_tokens)  # what this model accepts (notes what it drops)
     if is_local_teacher(model):
