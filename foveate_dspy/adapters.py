@@ -199,27 +199,46 @@ MAX_CHOICES = 200
 """An input with more sentences than this leaves its list unconstrained (a grammar of thousands
 of alternatives slows a server down more than a rejected sentence costs)."""
 
+_OPENING_QUOTE = re.compile(r'(^|(?<=[\s(\[]))"')
 
-def list_choices(signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, list[str]]:
-    """The sentences each `COPIED_SENTENCES` list may hold, read from the call's inputs."""
+
+def _offered(sentence: str) -> str:
+    """A sentence as the schema offers it: straight double quotes as curly ones. llama-cpp-python
+    0.3.36's server dies (SIGSEGV) on an enum value holding a `"`; the reply is mapped back."""
+    return _OPENING_QUOTE.sub("\u201c", sentence).replace('"', "\u201d")
+
+
+def list_choices(signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """For each `COPIED_SENTENCES` list, the sentences it may hold, read from the call's inputs:
+    {as offered in the schema: as written in the input}. A sentence holding a backslash is left
+    out (the same servers mishandle it)."""
     from foveate_dspy.offline.text import split_sentences
 
-    choices: dict[str, list[str]] = {}
+    choices: dict[str, dict[str, str]] = {}
     for name, source in COPIED_SENTENCES.items():
         info = signature.output_fields.get(name)
         if info is None or get_origin(info.annotation) is not list or not isinstance(inputs.get(source), str):
             continue
-        sentences = list(dict.fromkeys(s.text.strip() for s in split_sentences(inputs[source]) if s.text.strip()))
+        sentences = dict.fromkeys(s.text.strip() for s in split_sentences(inputs[source]) if s.text.strip() and "\\" not in s.text)
         if 0 < len(sentences) <= MAX_CHOICES:
-            choices[name] = sentences
+            choices[name] = {_offered(sentence): sentence for sentence in sentences}
     return choices
+
+
+def restore_choices(outputs: list[Any], choices: dict[str, dict[str, str]]) -> list[Any]:
+    """The parsed outputs with each chosen sentence as the input wrote it (see `_offered`)."""
+    for output in outputs:
+        for name, offered in choices.items():
+            if isinstance(output, dict) and isinstance(output.get(name), list):
+                output[name] = [offered.get(value, value) if isinstance(value, str) else value for value in output[name]]
+    return outputs
 
 
 def response_format(
     signature: type[dspy.Signature],
     form: str | None,
     bounds: dict[str, tuple[int | None, int]] | None = None,
-    choices: dict[str, list[str]] | None = None,
+    choices: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The request's `response_format` for `form` (one of SCHEMA_FORMS, or None for JSON mode),
     with `list_bounds` as minItems/maxItems and `list_choices` as each item's enum."""
@@ -227,7 +246,7 @@ def response_format(
         return {"type": "json_object"}
     schema = copy.deepcopy(output_schema(signature))
     for name, allowed in (choices or {}).items():
-        schema["properties"][name]["items"] = {"type": "string", "enum": allowed}
+        schema["properties"][name]["items"] = {"type": "string", "enum": list(allowed)}
     for name, (low, high) in (bounds or {}).items():
         prop = schema["properties"][name]
         if name in (choices or {}):  # never ask for more items than there are to choose from
@@ -251,14 +270,22 @@ class SchemaAdapter(dspy.JSONAdapter):
         self.form = form
 
     def __call__(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature], demos: list, inputs: dict[str, Any]):
-        return super().__call__(lm, self._with_format(lm_kwargs, signature, inputs), signature, demos, inputs)
+        choices = self._choices(signature, inputs)
+        outputs = super().__call__(lm, self._with_format(lm_kwargs, signature, inputs, choices), signature, demos, inputs)
+        return restore_choices(outputs, choices)
 
     async def acall(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature], demos: list, inputs: dict[str, Any]):
-        return await super().acall(lm, self._with_format(lm_kwargs, signature, inputs), signature, demos, inputs)
+        choices = self._choices(signature, inputs)
+        outputs = await super().acall(lm, self._with_format(lm_kwargs, signature, inputs, choices), signature, demos, inputs)
+        return restore_choices(outputs, choices)
 
-    def _with_format(self, lm_kwargs: dict[str, Any], signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, Any]:
+    def _choices(self, signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, dict[str, str]]:
+        return list_choices(signature, inputs) if self.form is not None else {}
+
+    def _with_format(
+        self, lm_kwargs: dict[str, Any], signature: type[dspy.Signature], inputs: dict[str, Any], choices: dict[str, dict[str, str]]
+    ) -> dict[str, Any]:
         """The call's response format, shaped by its inputs (list sizes, sentences to copy)."""
-        choices = list_choices(signature, inputs) if self.form is not None else None
         return {**lm_kwargs, "response_format": response_format(signature, self.form, list_bounds(signature, inputs), choices)}
 
     def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature]) -> None:

@@ -153,22 +153,28 @@ def test_list_lengths_come_from_the_inputs() -> None:
 
 
 def test_key_sentences_are_chosen_from_the_article_in_schema_mode() -> None:
-    """The schema lists the article's own sentences as the only values a key sentence may take,
-    and never asks for more of them than the article has."""
-    from foveate_dspy.adapters import SchemaAdapter, list_choices
+    """The schema lists the article's own sentences as the only values a key sentence may take
+    (straight double quotes offered as curly ones, which llama-cpp-python's grammar survives),
+    never asks for more than there are, and the reply is mapped back to the article's text."""
+    from foveate_dspy.adapters import SchemaAdapter, list_choices, restore_choices
     from signatures.macro import ExtractKeySentences
 
     article = 'Dr. Lee wrote 3.5 pages. "Why?" asked Ann.\nThe end came fast, like a storm.'
     inputs = {"article": article, "count": 6}
-    assert list_choices(ExtractKeySentences, inputs) == {
-        "key_sentences": ["Dr. Lee wrote 3.5 pages.", '"Why?" asked Ann.', "The end came fast, like a storm."]
+    offered = {
+        "Dr. Lee wrote 3.5 pages.": "Dr. Lee wrote 3.5 pages.",
+        "\u201cWhy?\u201d asked Ann.": '"Why?" asked Ann.',
+        "The end came fast, like a storm.": "The end came fast, like a storm.",
     }
+    assert list_choices(ExtractKeySentences, inputs) == {"key_sentences": offered}
     assert list_choices(ExtractKeywords, {"article": article, "count": 6}) == {}  # keywords are not sentences
-    kwargs = SchemaAdapter("llamacpp")._with_format({}, ExtractKeySentences, inputs)
+    kwargs = SchemaAdapter("llamacpp")._with_format({}, ExtractKeySentences, inputs, {"key_sentences": offered})
     prop = kwargs["response_format"]["schema"]["properties"]["key_sentences"]
-    assert prop["items"] == {"type": "string", "enum": ["Dr. Lee wrote 3.5 pages.", '"Why?" asked Ann.', "The end came fast, like a storm."]}
+    assert prop["items"] == {"type": "string", "enum": list(offered)}
     assert (prop["minItems"], prop["maxItems"]) == (1, 3)
-    assert SchemaAdapter(None)._with_format({}, ExtractKeySentences, inputs)["response_format"] == {"type": "json_object"}
+    reply = [{"key_sentences": ["\u201cWhy?\u201d asked Ann.", "The end came fast, like a storm."]}]
+    assert restore_choices(reply, {"key_sentences": offered}) == [{"key_sentences": ['"Why?" asked Ann.', "The end came fast, like a storm."]}]
+    assert SchemaAdapter(None)._choices(ExtractKeySentences, inputs) == {}  # JSON mode sends no schema
 
 
 def _entries(*pairs: tuple[str, str]) -> list[QuestionForAnswer]:
