@@ -117,7 +117,7 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w]+")
 
 class CannedResponder:
     """Cheap, valid replies for every Self-Foveate signature, from the request's own fields
-    (`--canned`): keywords are the article's first capitalised words (never more than micro keeps,
+    (`--canned`): keywords are the article's first names (capitalised words inside sentences, never more than micro keeps,
     so it ranks none), questions ask about each answer, group or sentence, answers restate the
     draft. Costs the server well under a millisecond a reply, so a benchmark of the client at
     scale (10^5 articles) measures the client, not a teacher's compute; the records are
@@ -141,7 +141,9 @@ class CannedResponder:
     @staticmethod
     def values(outputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
         article = str(inputs.get("article", ""))
-        words = list(dict.fromkeys(_CAPITALISED.findall(article))) or article.split()[:3] or ["text"]
+        # Capitalised words inside sentences (names), not a sentence's first word ("The").
+        inside = [m.group() for m in _CAPITALISED.finditer(article) if m.start() > 1 and article[: m.start()].rstrip()[-1:] not in ".!?"]
+        words = list(dict.fromkeys(inside)) or article.split()[:3] or ["text"]
         count = int(inputs.get("count", 2) or 2)
         if outputs == ("keywords",):
             return {"keywords": words[: max(1, count // 2)]}
@@ -150,15 +152,18 @@ class CannedResponder:
             return {"core_keywords": keywords[:1], "major_keywords": keywords[1:2]}
         if outputs == ("key_sentences",):
             return {"key_sentences": re.split(r"(?<=[.;])\s+", article)[:count]}
-        if outputs == ("questions",):
-            key = next((k for k in ("answers", "keyword_groups", "key_sentences") if k in inputs), None)
-            return {"questions": [f"What does the article say about {json.dumps(x)}?" for x in (inputs.get(key) or [])]}
+        if outputs == ("questions",):  # batch synthesis: one entry per feature, the feature copied
+            if "answers" in inputs:  # the answer must not be named in its question
+                return {"questions": [{"answer": a, "question": f"Which term does the passage use at mark {i + 1}?"} for i, a in enumerate(inputs["answers"])]}
+            if "keyword_groups" in inputs:  # every keyword of the group in its question
+                return {"questions": [{"keywords": g, "question": f"How do {' and '.join(g)} relate in the passage?"} for g in inputs["keyword_groups"]]}
+            return {"questions": [{"key_sentence": k, "question": f"What does the passage mean by {k[:60]!r}?"} for k in inputs.get("key_sentences") or []]}
         if outputs == ("question",):
-            return {"question": f"What else does the article say about {json.dumps(inputs.get('target_answer', 'it'))}?"}
-        if outputs == ("answerable", "answer"):
-            return {"answerable": True, "answer": f"The article answers {str(inputs.get('instruction', ''))[:60]!r} in its opening."}
+            return {"question": f"Which other term does the passage use near mark {len(str(inputs.get('feedback', '')))}?"}
+        if outputs == ("answerable", "answer"):  # an answer the article supports: its own first sentence
+            return {"answerable": True, "answer": article.split(". ")[0].strip().rstrip(".") + "."}
         if outputs == ("answer",):
-            return {"answer": str(inputs.get("draft_answer", "")) + " It says so plainly."}
+            return {"answer": str(inputs.get("draft_answer", ""))}
         return {name: "canned" for name in outputs}
 
 
