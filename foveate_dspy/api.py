@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -375,6 +376,7 @@ def _compile_corpus(
 
     from foveate_dspy.compile import _concurrency, _fit_to_context
     from foveate_dspy.corpus import CorpusError, CorpusSource
+    from foveate_dspy import json_safe
     from foveate_dspy.lm import OFFLINE, check_teacher
     from foveate_dspy.prompt_hygiene import CleanedCorpus
     from foveate_dspy.runner import run, scan_corpus
@@ -416,7 +418,7 @@ def _compile_corpus(
         problem = _fit_to_context(dataclasses.replace(_Args(), max_tokens=run_settings.max_tokens), served, articles)  # type: ignore[arg-type]
         if problem:
             raise CorpusError(problem)
-        return run(
+        summary = run(
             articles,
             out,
             run_settings,
@@ -428,6 +430,8 @@ def _compile_corpus(
             notes={"input_hygiene": articles.report.as_dict()},
             scan=scan,
         )
+    # As summary.json holds it (lists, not tuples; null for a non-finite number).
+    return json.loads(json_safe.dumps(summary, ensure_ascii=False))
 
 
 @dataclasses.dataclass
