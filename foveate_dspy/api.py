@@ -310,7 +310,7 @@ def _note(message: str) -> None:
 
 
 def compile_corpus(
-    corpus: str | Path | Iterable[Any],
+    corpus: str | Path | Iterable[Any] | None,
     out_dir: str | Path,
     *,
     teacher: str | dspy.LM | None = None,
@@ -375,13 +375,14 @@ def _compile_corpus(
     import dspy
 
     from foveate_dspy.compile import _concurrency, _fit_to_context
-    from foveate_dspy.corpus import CorpusError, CorpusSource
     from foveate_dspy import json_safe
+    from foveate_dspy.corpus import CorpusError, CorpusSource
     from foveate_dspy.lm import OFFLINE, check_teacher
     from foveate_dspy.prompt_hygiene import CleanedCorpus
     from foveate_dspy.runner import run, scan_corpus
     from foveate_dspy.serving import serve_teacher
 
+    _settings(**settings)  # unknown names and bad levels or filters raise before the corpus is read
     teacher = teacher if teacher is not None else dspy.settings.lm
     lm = None
     if teacher is None:
@@ -415,7 +416,7 @@ def _compile_corpus(
             max_concurrency=_concurrency(settings.pop("max_concurrency", None), served.slots),
             **settings,
         )
-        problem = _fit_to_context(dataclasses.replace(_Args(), max_tokens=run_settings.max_tokens), served, articles)  # type: ignore[arg-type]
+        problem = _fit_to_context(_Args(run_settings.max_tokens), served, articles)  # type: ignore[arg-type]
         if problem:
             raise CorpusError(problem)
         summary = run(

@@ -115,6 +115,15 @@ def test_generate_without_any_lm_says_how_to_give_one() -> None:
             fd.generate(ARTICLE, n=1, program=micro_program())
 
 
+def test_an_error_inside_a_running_loop_reaches_the_caller() -> None:
+    async def main() -> None:
+        with dspy.context(lm=None):
+            fd.generate(ARTICLE, n=1, program=micro_program())
+
+    with pytest.raises(ValueError, match="no LM"):
+        asyncio.run(main())
+
+
 def test_rejected_items_only_on_request() -> None:
     # The question names its own answer: the micro rule rejects it, and there are no retries.
     lm, _ = rhine_teacher(question="Does the Rhine rise in the Swiss Alps?")
