@@ -400,7 +400,7 @@ class ArticleWorker:
         priced = Pricing.lookup((settings.teacher, settings.creative_teacher)) if settings.max_cost_usd is not None else Pricing()
         self.ledger = UsageLedger(priced)
         self.limits = ClusterLimits(broker)
-        self.token = token = uuid.uuid4().hex
+        self.broker, self.token = broker, (token := uuid.uuid4().hex)
         ray.get(broker.register.remote(ray.get_runtime_context().get_actor_id() or token, token))
         self.gate = BrokerGate(broker, token, self.lms, settings, self.limits, self.ledger)
         self.loop = asyncio.new_event_loop()

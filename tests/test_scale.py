@@ -244,7 +244,17 @@ def test_a_ray_worker_computes_the_missing_budgets_of_its_batch(embedder: HashEm
     from foveate_dspy.ray_executor import NO_BUDGET, ArticleWorker
 
     run_settings = settings(levels=("micro",), n_per_level=None, budget=BudgetConfig(THRESHOLD, MU, 1.0))
-    worker = ArticleWorker.__new__(ArticleWorker)  # what _set_up builds, minus Ray's broker
+    class Broker:  # admits every article, as the broker does when the run has no limit
+        class Method:
+            def remote(self, *args):
+                future = asyncio.get_running_loop().create_future()
+                future.set_result(None)
+                return future
+
+        enter_article = leave_article = Method()
+
+    worker = ArticleWorker.__new__(ArticleWorker)  # what _set_up builds, with a stand-in for Ray's broker
+    worker.broker, worker.token = Broker(), "process"
     worker.settings, worker.program, worker.creative, worker.creative_config = run_settings, build_program(run_settings), None, None
     worker.lms, worker.adapter = [Teacher().lm()], dspy.ChatAdapter(use_json_adapter_fallback=False)
     worker.ledger, worker.limits, worker.gate = UsageLedger(Pricing()), RunLimits(), RequestGate(4)
