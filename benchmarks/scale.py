@@ -206,7 +206,7 @@ def synthetic_commits(corpus: Path, run_dir: Path, single: int = 2000) -> dict[s
     `single` articles one transaction each, the rest in groups of 64; then the store figures."""
     from foveate_dspy.corpus import CorpusSource
     from foveate_dspy.records import Attempt, Item
-    from foveate_dspy.store import RunStore
+    from foveate_dspy.store import USAGE_FIELDS, RunStore
 
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -224,7 +224,7 @@ def synthetic_commits(corpus: Path, run_dir: Path, single: int = 2000) -> dict[s
     store.initialise({"synthetic": True})
     stored = time.perf_counter() - started
     store.begin_session({})
-    usage = [("stage", name, {f: 1 for f in ("calls", "errors", "retries", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "unpriced_calls", "cache_hits")}) for name in ("micro.extract", "micro.synthesize", "answer")]
+    usage = [("stage", name, dict.fromkeys(USAGE_FIELDS, 1)) for name in ("micro.extract", "micro.synthesize", "answer")]
 
     def outcome(article) -> dict[str, Any]:
         item = Item(f"{article.id}:micro:0", article.id, "micro", "Keyword", [Attempt(0, f"What about {article.id}?", "A canned answer. " * 8, 0.0)])
