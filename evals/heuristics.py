@@ -8,7 +8,7 @@ spread as a share of the article). A set's score is the mean over its instructio
 
 Answer quality: fluency looks for a complete sentence that picks up the question's words;
 completeness compares the answer's length with the number of parts the question asks for.
-A refusal (the project's one classifier, `foveate_dspy.refusal.is_refusal`) rates low on both.
+A refusal (the project's one classifier, `foveate_dspy.method.refusal.is_refusal`) rates low on both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from evals.judging import JudgeReply
-from foveate_dspy.refusal import is_refusal
+from foveate_dspy.method.refusal import is_refusal
 
 HEURISTIC_LABEL = "heuristic (offline)"
 

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from foveate_dspy import dspy_call_caches, threadsafe_ast
+from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
+
+from foveate_dspy.runtime.dspy_workarounds import threadsafe_ast
 
 OFFLINE_JUDGE = "offline"
 # Paper, Table 10: temperature 0.5, top_p 1, 5 completion tokens for a bare "1"/"2". DSPy's
@@ -50,8 +52,8 @@ def _clean(text: str, limit: int = 300) -> str:
 def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens: int, cache: bool = True) -> Any:
     """A ``dspy.LM`` for a judge; keys come from the provider's usual environment variables."""
     from evals.records import InputError
-    from foveate_dspy.local_server import judge_lm
-    from foveate_dspy.teacher_settings import adapt
+    from foveate_dspy.teachers.local_server import judge_lm
+    from foveate_dspy.teachers.settings import adapt
 
     # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
     sampling, adapted_max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
@@ -74,7 +76,7 @@ class DSPyJudge:
         self.lm = lm
         self.choices = choices
         self.predict = dspy.Predict(signature)
-        from foveate_dspy.output_mode import JudgeAdapter
+        from foveate_dspy.teachers.output_mode import JudgeAdapter
 
         self.adapter = JudgeAdapter(self.lm)
         self.label = f"{lm.model} (LLM judge)"

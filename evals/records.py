@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foveate_dspy.jsonl import read_objects
+from foveate_dspy.corpus.jsonl import read_objects
 
 SQUAD_PREFIXES = ("squad:", "squad-one:")
 TEST_QUESTIONS_METHOD = "test-questions"
@@ -154,9 +154,9 @@ def load_corpus(
     ``id_field`` must match the compile run's options of the same names (default: the compile's
     defaults). A chunked document can also be looked up by its own id, as its chunks joined.
     """
-    from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
-    from foveate_dspy.corpus import CorpusError
-    from foveate_dspy.corpus import load_corpus as load_articles
+    from foveate_dspy.corpus.chunking import DEFAULT_CHUNK_TOKENS
+    from foveate_dspy.corpus.readers import CorpusError
+    from foveate_dspy.corpus.readers import load_corpus as load_articles
 
     try:
         articles = load_articles(

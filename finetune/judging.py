@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from finetune.errors import FinetuneError
-from foveate_dspy import dspy_call_caches, threadsafe_ast
-from foveate_dspy.refusal import is_refusal
+from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
+from foveate_dspy.runtime.dspy_workarounds import threadsafe_ast
+from foveate_dspy.method.refusal import is_refusal
 from finetune.scoring import contains_gold
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
@@ -83,7 +84,7 @@ class LLMJudge:
 
         self.name = model
         self.threads = max(1, threads)
-        from foveate_dspy.teacher_settings import adapt
+        from foveate_dspy.teachers.settings import adapt
 
         # A reasoning model takes no temperature and needs max_tokens >= 16000 (noted, not refused).
         options, max_tokens = adapt(model, {"temperature": temperature}, max_tokens)
@@ -92,7 +93,7 @@ class LLMJudge:
         if max_tokens:
             options["max_tokens"] = max_tokens
         if lm is None:
-            from foveate_dspy.local_server import judge_lm
+            from foveate_dspy.teachers.local_server import judge_lm
 
             api = options.pop("api_base", None)
             try:
@@ -100,7 +101,7 @@ class LLMJudge:
             except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
                 raise FinetuneError(f"cannot build the judge {model!r}: {' '.join(str(exc).split())[:300]}") from exc
         self.lm = lm
-        from foveate_dspy.output_mode import JudgeAdapter
+        from foveate_dspy.teachers.output_mode import JudgeAdapter
 
         self.adapter = JudgeAdapter(self.lm)
         self.predict = dspy.Predict(JudgeAnswerCorrectness)

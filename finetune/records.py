@@ -13,7 +13,7 @@ from pathlib import Path
 
 from finetune.errors import FinetuneError
 from foveate_dspy import json_safe
-from foveate_dspy.jsonl import read_objects
+from foveate_dspy.corpus.jsonl import read_objects
 
 
 @dataclass(frozen=True)

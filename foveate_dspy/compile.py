@@ -11,10 +11,10 @@ import functools
 import sys
 from pathlib import Path
 
-from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
-from foveate_dspy.filters import FILTERS, FilterError, parse_filters
-from foveate_dspy.levels import LEVELS, parse_levels
-from foveate_dspy.methods import METHODS
+from foveate_dspy.corpus.chunking import DEFAULT_CHUNK_TOKENS
+from foveate_dspy.method.filters import FILTERS, FilterError, parse_filters
+from foveate_dspy.method.level_names import LEVELS, parse_levels
+from foveate_dspy.method.choice import METHODS
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1  # the run could not be saved (disk full, directory lost); what was committed is safe
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--rouge-threshold", type=float, default=0.55, help="ROUGE-L above which an instruction is a near-duplicate (default 0.55)")
     method.add_argument("--length-stds", type=float, default=2.0, help="length filter: keep answers within mean ± this many std (default 2)")
 
-    from foveate_dspy import teacher_settings
-    from foveate_dspy.optimize_cli import add_arguments
+    from foveate_dspy.teachers import settings as teacher_settings
+    from foveate_dspy.optimize.cli import add_arguments
 
     teacher_settings.add_arguments(parser)
     add_arguments(parser)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(problem)
     if not -1.0 <= args.tau <= 1.0 or not args.mu > 0 or not args.alpha >= 0:
         return _fail(f"--tau must be in [-1, 1] (a cosine), --mu > 0 and --alpha >= 0; got {args.tau:g}, {args.mu:g}, {args.alpha:g}")
-    from foveate_dspy.teacher_settings import SamplingError, resolve
+    from foveate_dspy.teachers.settings import SamplingError, resolve
 
     try:
         sampling = resolve(args)
@@ -219,13 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         filters = parse_filters(args.filters)
     except (ValueError, FilterError) as exc:
         return _fail(str(exc))
-    from foveate_dspy.language import AUTO, is_language_code
+    from foveate_dspy.corpus.language import AUTO, is_language_code
 
     if args.output_language != AUTO and not is_language_code(args.output_language):
         return _fail(f"--output-language must be auto or an ISO 639 code such as de or zh, got {args.output_language!r}")
     if not 0 < args.rouge_threshold <= 1 or not args.length_stds > 0:
         return _fail("--rouge-threshold must be in (0, 1] and --length-stds > 0")
-    from foveate_dspy.optimize_cli import check_arguments
+    from foveate_dspy.optimize.cli import check_arguments
 
     problem = check_arguments(args)
     if problem:
@@ -251,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and not value > 0:
             return _fail(f"{flag} must be > 0, got {value}")
 
-    from foveate_dspy.corpus import CorpusError, CorpusSource
-    from foveate_dspy.runner import scan_corpus
-    from foveate_dspy.endpoints import EndpointError, parse_endpoints
-    from foveate_dspy.lm import OFFLINE, TeacherError, check_teacher
+    from foveate_dspy.corpus.readers import CorpusError, CorpusSource
+    from foveate_dspy.runtime.runner import scan_corpus
+    from foveate_dspy.runtime.endpoints import EndpointError, parse_endpoints
+    from foveate_dspy.teachers.model_strings import OFFLINE, TeacherError, check_teacher
 
     try:
         endpoints = parse_endpoints(args.api_base or [])
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     args.api_base = endpoints[0].url if endpoints else None
     executor, executor_errors = None, ()
     if args.executor == "ray":
-        from foveate_dspy.ray_executor import RayExecutor, RayRunError, RayUnavailable, import_ray
+        from foveate_dspy.runtime.ray_executor import RayExecutor, RayRunError, RayUnavailable, import_ray
 
         try:
             import_ray()
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.creative_teacher:
             check_teacher(args.creative_teacher, args.creative_api_base)
         corpus = CorpusSource(args.corpus, args.text_field, args.limit, args.id_field, args.hf_dataset, args.split, args.chunk_tokens)
-        from foveate_dspy.prompt_hygiene import CleanedCorpus
+        from foveate_dspy.corpus.hygiene import CleanedCorpus
 
         # One streaming pass before anything is touched: a bad record is a usage error naming its
         # line, and the count and digest identify the run (the corpus is never held in memory).
@@ -297,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     if articles.report.describe():
         print(f"note: {articles.report.describe()}", file=sys.stderr)
 
-    from foveate_dspy.local_server import LocalServerError, is_local_teacher
-    from foveate_dspy.serving import serve_teacher
+    from foveate_dspy.teachers.local_server import LocalServerError, is_local_teacher
+    from foveate_dspy.teachers.serving import serve_teacher
 
     if is_local_teacher(teacher) and args.api_base:
         return _fail(f"--api-base does not apply to {teacher!r}: a GGUF teacher is served by its own local llama.cpp server")
@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
 def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
     """Why the articles cannot be sent to this teacher (one is longer than its context holds),
     or None. A server would otherwise cut the start of the prompt without a word."""
-    from foveate_dspy.words import word_count
-    from foveate_dspy.serving import ContextError, article_word_limit
+    from foveate_dspy.corpus.words import word_count
+    from foveate_dspy.teachers.serving import ContextError, article_word_limit
 
     if served.context_tokens is None:
         return None
@@ -342,12 +342,12 @@ def _compile(
     args: argparse.Namespace, teacher: str, served, articles, scan, levels, filters, sampling, executor, executor_errors
 ) -> int:
     """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
-    from foveate_dspy.budget import BudgetConfig
-    from foveate_dspy.corpus import CorpusError
-    from foveate_dspy.lm import OFFLINE
-    from foveate_dspy.filters import FilterChain, FilterConfig
-    from foveate_dspy.runner import RunSettings, run
-    from foveate_dspy.store import DuplicateArticle, SettingsMismatch, StoreError
+    from foveate_dspy.method.budget import BudgetConfig
+    from foveate_dspy.corpus.readers import CorpusError
+    from foveate_dspy.teachers.model_strings import OFFLINE
+    from foveate_dspy.method.filters import FilterChain, FilterConfig
+    from foveate_dspy.runtime.runner import RunSettings, run
+    from foveate_dspy.runtime.store import DuplicateArticle, SettingsMismatch, StoreError
 
     settings = RunSettings(
         teacher=teacher,
@@ -384,14 +384,14 @@ def _compile(
     problem = _fit_to_context(args, served, articles)
     if problem:
         return _fail(problem)
-    from foveate_dspy.teacher_settings import build_teachers
+    from foveate_dspy.teachers.settings import build_teachers
 
     try:
         build_teachers(settings)  # DSPy refuses some settings for some models: say so before anything is touched
     except Exception as exc:
         return _fail(f"cannot use the teacher {teacher!r} with these settings: {' '.join(str(exc).split())[:300]}")
     if args.max_cost_usd is not None:
-        from foveate_dspy.calls import Pricing
+        from foveate_dspy.runtime.calls import Pricing
 
         models = [m for m in (teacher, args.creative_teacher) if m]
         unpriced = sorted(set(models) - Pricing.lookup(models).priced)
@@ -400,24 +400,24 @@ def _compile(
     if settings.n_per_level is None or "micro" in settings.levels or teacher == OFFLINE:
         # Budgets, micro's keyword ranking and the offline teacher embed text: a model that cannot
         # load is a usage error, found before the run directory is touched.
-        from foveate_dspy.embedding import get_embedder
+        from foveate_dspy.method.embedding import get_embedder
 
         try:
             get_embedder(settings.embedder).dimension  # loads the model once for the whole run
         except RuntimeError as exc:
             return _fail(" ".join(str(exc).split()))
     if args.dry_run:
-        from foveate_dspy.estimate import describe, estimate_run
-        from foveate_dspy.runner import compute_budgets
+        from foveate_dspy.runtime.estimate import describe, estimate_run
+        from foveate_dspy.runtime.runner import compute_budgets
 
         corpus = list(articles)  # an estimate of the whole run: Algorithm 1 over the whole corpus
         print(describe(estimate_run(corpus, compute_budgets(corpus, settings), settings), settings), file=sys.stderr)
         if args.optimize:
             print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
         return 0
-    from foveate_dspy.optimize import OptimizeError
-    from foveate_dspy.optimize_cli import prepare
-    from foveate_dspy.signals import sigterm_like_ctrl_c
+    from foveate_dspy.optimize.teleprompt import OptimizeError
+    from foveate_dspy.optimize.cli import prepare
+    from foveate_dspy.runtime.signals import sigterm_like_ctrl_c
 
     out = Path(args.out)
     if executor is not None:
