@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
 import select
@@ -41,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from foveate_dspy.runtime.estimate import estimate_tokens
 
 HOST = "127.0.0.1"
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
@@ -185,11 +186,6 @@ def _start_worker(respond: Responder) -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     _warm_up(respond)
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters per token: the server reports usage, it has no tokenizer."""
-    return max(1, math.ceil(len(text) / 4))
 
 
 class ReplyLog:
@@ -546,8 +542,8 @@ def _error_body(message: str, code: str) -> bytes:
 
 def _completion(body: dict[str, Any], messages: list[dict[str, Any]], text: str, number: int) -> bytes:
     prompt_chars = sum(len(_content_text(m.get("content"))) for m in messages)
-    prompt_tokens = max(1, math.ceil(prompt_chars / 4))
-    completion_tokens = estimate_tokens(text)
+    prompt_tokens = estimate_tokens(prompt_chars)
+    completion_tokens = estimate_tokens(len(text))
     return json.dumps(
         {
             "id": f"chatcmpl-loopback-{number}",

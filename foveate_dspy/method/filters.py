@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 FILTERS = ("noise", "rouge", "length")  # the order they run in
 ROUGE_THRESHOLD = 0.55
 LENGTH_STDS = 2.0
-_EXAMPLES_IN_REPORT = 20
+EXAMPLES_IN_REPORT = 20  # removals listed in summary.json
 
 
 class FilterError(ValueError):
@@ -300,17 +300,27 @@ class FilterChain:
         self.removed.extend(removals)
 
     def report(self) -> dict[str, Any]:
-        """The summary.json section: settings, counts per filter and level, and examples."""
-        counts: dict[str, Counter[str]] = {name: Counter() for name in self.names}
-        for removal in self.removed:
-            counts[removal.filter][removal.item.level] += 1
-        return {
-            "filters": list(self.names),
-            "noise_terms": self.config.noise_terms or "packaged",
-            "rouge_threshold": self.config.rouge_threshold,
-            "length_stds": self.config.length_stds,
-            "removed": len(self.removed),
-            "removed_per_filter": {name: sum(c.values()) for name, c in counts.items()},
-            "removed_per_filter_and_level": {name: dict(c) for name, c in counts.items()},
-            "examples": [r.summary() for r in self.removed[:_EXAMPLES_IN_REPORT]],
-        }
+        """The summary.json section of the removals this chain made (see `filter_report`)."""
+        return filter_report(self.names, self.config, ((r.item.id, r.item.level, r.filter, r.why) for r in self.removed))
+
+
+def filter_report(names: Iterable[str], config: FilterConfig, removals: Iterable[tuple[str, str, str, str]]) -> dict[str, Any]:
+    """The summary.json section: settings, counts per filter and level, and the first examples.
+    `removals` are (item id, level, filter name, why) in the order they were made."""
+    names = list(names)
+    counts: dict[str, Counter[str]] = {name: Counter() for name in names}
+    examples = []
+    for item_id, level, name, why in removals:
+        counts.setdefault(name, Counter())[level] += 1
+        if len(examples) < EXAMPLES_IN_REPORT:
+            examples.append({"id": item_id, "level": level, "filter": name, "why": why})
+    return {
+        "filters": names,
+        "noise_terms": config.noise_terms or "packaged",
+        "rouge_threshold": config.rouge_threshold,
+        "length_stds": config.length_stds,
+        "removed": sum(sum(c.values()) for c in counts.values()),
+        "removed_per_filter": {name: sum(c.values()) for name, c in counts.items()},
+        "removed_per_filter_and_level": {name: dict(c) for name, c in counts.items()},
+        "examples": examples,
+    }

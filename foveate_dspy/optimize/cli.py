@@ -208,7 +208,7 @@ def _optimize(args: argparse.Namespace, settings: RunSettings, articles: list[Ar
         proposer = build_lm(settings.teacher, {"temperature": 1.0}, settings.api_base, **lm_options)
     proposer = gated(proposer, OPTIMIZE)
     if proposer.model.startswith(OFFLINE):
-        from foveate_dspy.optimize.teleprompt import offline_stand_ins as optimize_offline  # noqa: F401  (teaches the offline teacher to propose)
+        from foveate_dspy.optimize import offline_stand_ins  # noqa: F401  (teaches the offline teacher to propose)
     if args.judge and args.judge != OFFLINE:
         judge = LMJudge(gated(build_lm(args.judge, {"temperature": 0.0}, args.judge_api_base, **lm_options), JUDGE))
     else:

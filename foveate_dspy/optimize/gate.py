@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from foveate_dspy.runtime.call_ledger import CallLog
 from foveate_dspy.runtime.calls import CALLER_RETRIES, RunLimits, RunStopped, UsageLedger, is_transient, retry_after, usage_tokens
-from foveate_dspy.runtime.ratelimit import TokenBucket, estimate_tokens
+from foveate_dspy.runtime.estimate import estimate_tokens
+from foveate_dspy.runtime.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from foveate_dspy.runtime.ratelimit import Backoff

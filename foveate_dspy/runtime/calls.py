@@ -50,7 +50,8 @@ from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_cache
 
 from foveate_dspy.runtime.dspy_workarounds import threadsafe_ast
 from foveate_dspy.teachers.adapters import PARSE_NOTES
-from foveate_dspy.runtime.ratelimit import Backoff, RequestGate, Ticket, estimate_tokens
+from foveate_dspy.runtime.estimate import estimate_tokens
+from foveate_dspy.runtime.ratelimit import Backoff, RequestGate, Ticket
 
 LM_CALL_FAILED = "LM call failed"
 """Every CallFailed reason for a provider or transport failure starts with this: a later resume

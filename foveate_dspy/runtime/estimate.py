@@ -32,6 +32,11 @@ PROMPT_OVERHEAD_TOKENS = 350  # system message: field descriptions and the signa
 OUTPUT_TOKENS = {"stage": 120, "answer": 80}  # reply tokens per call, by kind of call
 
 
+def estimate_tokens(characters: int) -> int:
+    """Tokens in `characters` characters of text, by CHARS_PER_TOKEN; at least one."""
+    return max(1, math.ceil(characters / CHARS_PER_TOKEN))
+
+
 def article_calls(settings: RunSettings, n: int) -> float:
     """Expected LM calls of one article with budget `n` per level (the prior, see above)."""
     levels = len(settings.levels)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -205,8 +204,3 @@ class RequestGate:
             "utilisation": mean / self.max_concurrency,
             "busy_seconds": self._busy_seconds,
         }
-
-
-def estimate_tokens(characters: int) -> int:
-    """About four characters per token, the usual rule of thumb for English with BPE tokenizers."""
-    return max(1, math.ceil(characters / 4))

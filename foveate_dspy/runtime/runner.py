@@ -62,7 +62,7 @@ from foveate_dspy.runtime.calls import (
     UsageLedger,
 )
 from foveate_dspy.corpus.readers import Article
-from foveate_dspy.method.filters import FilterChain, FilterConfig
+from foveate_dspy.method.filters import FilterChain, FilterConfig, filter_report
 from foveate_dspy.corpus.language import AUTO, LANGUAGE_FORCED, OUTPUT_LANGUAGE, detect_language, resolve
 from foveate_dspy.method.level_names import LEVELS
 from foveate_dspy.teachers.model_strings import OFFLINE, public_api_base
@@ -887,29 +887,10 @@ def _finish(
     return summary
 
 
-FILTER_EXAMPLES = 20  # removals listed in summary.json, as filters.FilterChain.report
-
-
-def filter_report(store: RunStore, settings: RunSettings) -> dict[str, Any]:
-    """The summary's filter section (the shape of FilterChain.report), over the whole run."""
-    counts: dict[str, Counter[str]] = {name: Counter() for name in settings.filters}
-    examples = []
-    for item_id, level, reason in store.filtered():
-        _, name, why = (reason.split(": ", 2) + ["", ""])[:3]
-        counts.setdefault(name, Counter())[level] += 1
-        if len(examples) < FILTER_EXAMPLES:
-            examples.append({"id": item_id, "level": level, "filter": name, "why": why})
-    config = settings.filter_config
-    return {
-        "filters": list(settings.filters),
-        "noise_terms": config.noise_terms or "packaged",
-        "rouge_threshold": config.rouge_threshold,
-        "length_stds": config.length_stds,
-        "removed": sum(sum(c.values()) for c in counts.values()),
-        "removed_per_filter": {name: sum(c.values()) for name, c in counts.items()},
-        "removed_per_filter_and_level": {name: dict(c) for name, c in counts.items()},
-        "examples": examples,
-    }
+def run_filter_report(store: RunStore, settings: RunSettings) -> dict[str, Any]:
+    """The summary's filter section over the whole run, from the removals the store committed."""
+    removals = ((item_id, level, *(reason.split(": ", 2) + ["", ""])[1:3]) for item_id, level, reason in store.filtered())
+    return filter_report(settings.filters, settings.filter_config, removals)
 
 
 def parsing_report(stages: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -996,7 +977,7 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
     }
     summary.update(rules_report(store, levels))
     if settings.filters:
-        summary["filters"] = filter_report(store, settings)
+        summary["filters"] = run_filter_report(store, settings)
     return summary
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from foveate_dspy.teachers.offline.text import Sentence, content_stems, split_sentences
+from foveate_dspy.corpus.text import Sentence, content_stems, split_sentences
 
 EMBEDDING_CACHE_SIZE = 50_000
 """Distinct strings kept embedded (384 floats each for MiniLM: about 75 MB when full)."""
@@ -38,13 +38,6 @@ class ArticleView:
     sentences: list[Sentence]
     stems: list[frozenset[str]]
     memo: dict[str, Any] = field(default_factory=dict)
-
-    def sentence_of(self, position: int) -> Sentence | None:
-        """The sentence covering character `position`, if any."""
-        for sentence in self.sentences:
-            if sentence.start <= position < sentence.end:
-                return sentence
-        return None
 
 
 class _LRU:
