@@ -20,7 +20,7 @@ from typing import Any
 from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.corpus.readers import Article
-from foveate_dspy.teachers.offline.text import is_stopword
+from foveate_dspy.corpus.text import is_stopword
 from foveate_dspy.runtime.runner import RunSettings, run
 
 SENTENCES = [

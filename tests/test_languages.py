@@ -20,7 +20,7 @@ from foveate_dspy.corpus.chunking import Chunk, chunk_text
 from foveate_dspy.compile import main as compile_main
 from foveate_dspy.corpus.readers import Article, load_corpus
 from foveate_dspy.corpus.language import SAME_AS_ARTICLE, detect_language
-from foveate_dspy.teachers.offline.text import split_sentences
+from foveate_dspy.corpus.text import split_sentences
 from foveate_dspy.runtime.runner import RunSettings, run
 from foveate_dspy.corpus.words import word_count, words
 

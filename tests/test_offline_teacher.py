@@ -16,7 +16,7 @@ from foveate_dspy.teachers.offline import (
     respond_to_messages,
 )
 from foveate_dspy.method.rhetoric import detect_devices
-from foveate_dspy.teachers.offline.text import split_sentences
+from foveate_dspy.corpus.text import split_sentences
 from signatures.answer import AnswerFromArticle, RereadAnswer
 from signatures.judge import CompareDifficulty
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis

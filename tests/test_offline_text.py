@@ -12,7 +12,7 @@ from foveate_dspy.teachers.offline.protocol import count_tokens, decode_value, f
 from foveate_dspy.teachers.offline.registry import Call
 from foveate_dspy.method.rhetoric import detect_devices
 from foveate_dspy.teachers.offline.span_questions import classify_span
-from foveate_dspy.teachers.offline.text import split_sentences
+from foveate_dspy.corpus.text import split_sentences
 from foveate_dspy.teachers.offline.workbench import Workbench
 
 

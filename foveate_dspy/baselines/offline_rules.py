@@ -17,7 +17,7 @@ from typing import Any
 
 from foveate_dspy.teachers.offline.handlers import ranked_keywords, span_options
 from foveate_dspy.teachers.offline.registry import Call, register_handler
-from foveate_dspy.teachers.offline.text import find_phrase
+from foveate_dspy.corpus.text import find_phrase
 from foveate_dspy.teachers.offline.workbench import ArticleView
 
 

@@ -66,7 +66,7 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
     WINDOW_CHARS: all sentences of a window but its last are kept, and the next window starts
     where that last one did. A window holding less than two sentences is doubled until it holds
     two or reaches the end, so a run-on text is never cut at a window's edge."""
-    from foveate_dspy.teachers.offline.text import split_sentences
+    from foveate_dspy.corpus.text import split_sentences
 
     position, window = 0, WINDOW_CHARS
     while position < len(text):

@@ -1,10 +1,12 @@
-"""Plain-text primitives of the offline teacher: sentences, words, stems and stopwords.
+"""Plain-text primitives of English text: sentences, words, stems and stopwords.
+
+One home for them: the method's rules and matching, chunking, the offline teacher and the evals' heuristics all read text through this module.
 
 Everything here is a pure function of its arguments. The sentence splitter is a regular
 expression that knows common abbreviations, initials and decimals, because nltk's punkt model
 needs a data download these machines cannot make; the stemmer is nltk's Porter stemmer, which
 needs no data. The stopword list is written out here on purpose: scikit-learn's list counts
-content words such as "fire", "system" and "bill" as stopwords, which would blind the teacher.
+content words such as "fire", "system" and "bill" as stopwords, which would blind the offline teacher.
 """
 
 from __future__ import annotations
@@ -13,7 +15,24 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from foveate_dspy.teachers.offline.grammar import IRREGULAR_PAST
+IRREGULAR_PAST = dict(
+    pair.split(":")
+    for pair in (
+        "arose:arise ate:eat became:become began:begin bore:bear bought:buy brought:bring built:build "
+        "came:come caught:catch chose:choose drew:draw drove:drive fell:fall felt:feel fled:flee "
+        "flew:fly fought:fight found:find gave:give went:go grew:grow held:hold kept:keep knew:know "
+        "laid:lay led:lead left:leave lent:lend lost:lose made:make meant:mean met:meet paid:pay "
+        "ran:run rang:ring rose:rise said:say sang:sing sank:sink sat:sit saw:see sent:send "
+        "shook:shake shone:shine shot:shoot sold:sell sought:seek spent:spend spoke:speak "
+        "spread:spread stood:stand stole:steal struck:strike swam:swim swept:sweep took:take "
+        "taught:teach told:tell thought:think threw:throw understood:understand woke:wake won:win "
+        "wore:wear wrote:write hid:hide overtook:overtake rebuilt:rebuild shrank:shrink sprang:spring "
+        "bit:bite dug:dig hung:hang slept:sleep spun:spin stuck:stick swung:swing wept:weep "
+        "wound:wind forgot:forget forgave:forgive withdrew:withdraw forbade:forbid "
+        "undertook:undertake"
+    ).split()
+)
+"""Past tense -> base form of common irregular verbs."""
 
 STOPWORDS = frozenset(
     """

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from foveate_dspy.teachers.offline.text import split_sentences, stem
+from foveate_dspy.corpus.text import split_sentences, stem
 
 # Typographic variants → ASCII, one character for one, so offsets survive normalisation.
 _SAME_LENGTH = str.maketrans(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from foveate_dspy.corpus.language import answer_language_mismatch
 from foveate_dspy.method.matching import SENTENCE_MIN_SCORE, find_term, locate_sentence, normalise, stem_words
-from foveate_dspy.teachers.offline.text import is_stopword
+from foveate_dspy.corpus.text import is_stopword
 from foveate_dspy.method.items import Feature
 from foveate_dspy.method.rhetoric import detect_devices
 from foveate_dspy.method.support import SUPPORT_THRESHOLD, support_score

@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from foveate_dspy.method.matching import stem_words
-from foveate_dspy.teachers.offline.text import is_stopword, split_sentences, stem
+from foveate_dspy.corpus.text import is_stopword, split_sentences, stem
 
 SUPPORT_THRESHOLD = 0.6
 """Least support for an answer to count as grounded (see the module docstring)."""

@@ -202,7 +202,7 @@ of alternatives slows a server down more than a rejected sentence costs)."""
 
 def list_choices(signature: type[dspy.Signature], inputs: dict[str, Any]) -> dict[str, list[str]]:
     """The sentences each `COPIED_SENTENCES` list may hold, read from the call's inputs."""
-    from foveate_dspy.teachers.offline.text import split_sentences
+    from foveate_dspy.corpus.text import split_sentences
 
     choices: dict[str, list[str]] = {}
     for name, source in COPIED_SENTENCES.items():

@@ -38,9 +38,10 @@ signature with no handler raises an error naming its fields.
 
 Modules: engine (DSPy engine pair, `offline_lm`), respond (the core, also as
 `respond_to_messages` for OpenAI-style messages), protocol (adapter request/reply text),
-registry (dispatch, creative choice), handlers (one per signature), text/grammar (sentences,
-stems, verb forms), keywords, span_questions / instructions / templates
-(question writing), answering (extractive support), workbench (caches), benchmark (timings).
+registry (dispatch, creative choice), handlers (one per signature), grammar (verb forms),
+keywords, span_questions / instructions / templates
+(question writing), answering (extractive support), workbench (caches). Sentences, stems and
+stopwords come from `foveate_dspy.corpus.text`.
 Rhetorical cue words live in `foveate_dspy.method.rhetoric`, shared with the method's macro rule.
 """
 

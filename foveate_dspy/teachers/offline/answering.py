@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from foveate_dspy.method.rhetoric import detect_devices
 from foveate_dspy.teachers.offline.templates import scaffold_stems
-from foveate_dspy.teachers.offline.text import (
+from foveate_dspy.corpus.text import (
     content_stems,
     find_phrase,
     is_stopword,

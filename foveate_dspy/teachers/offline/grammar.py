@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import re
 
+from foveate_dspy.corpus.text import IRREGULAR_PAST
+
 AUXILIARIES = frozenset(
     "is are was were has have had can could will would shall should may might must does do did".split()
 )
-
-IRREGULAR_PAST = dict(
-    pair.split(":")
-    for pair in (
-        "arose:arise ate:eat became:become began:begin bore:bear bought:buy brought:bring built:build "
-        "came:come caught:catch chose:choose drew:draw drove:drive fell:fall felt:feel fled:flee "
-        "flew:fly fought:fight found:find gave:give went:go grew:grow held:hold kept:keep knew:know "
-        "laid:lay led:lead left:leave lent:lend lost:lose made:make meant:mean met:meet paid:pay "
-        "ran:run rang:ring rose:rise said:say sang:sing sank:sink sat:sit saw:see sent:send "
-        "shook:shake shone:shine shot:shoot sold:sell sought:seek spent:spend spoke:speak "
-        "spread:spread stood:stand stole:steal struck:strike swam:swim swept:sweep took:take "
-        "taught:teach told:tell thought:think threw:throw understood:understand woke:wake won:win "
-        "wore:wear wrote:write hid:hide overtook:overtake rebuilt:rebuild shrank:shrink sprang:spring "
-        "bit:bite dug:dig hung:hang slept:sleep spun:spin stuck:stick swung:swing wept:weep "
-        "wound:wind forgot:forget forgave:forgive withdrew:withdraw forbade:forbid "
-        "undertook:undertake"
-    ).split()
-)
-"""Past tense -> base form of common irregular verbs."""
 
 _SPECIAL_PAST = {
     "added": "add",

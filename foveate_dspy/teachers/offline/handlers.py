@@ -16,7 +16,7 @@ from foveate_dspy.teachers.offline.keywords import extract_candidates, rank_cand
 from foveate_dspy.teachers.offline.registry import Call, register_handler
 from foveate_dspy.method.rhetoric import cue_score
 from foveate_dspy.teachers.offline.span_questions import generic_span_options, span_question_options
-from foveate_dspy.teachers.offline.text import Sentence, find_phrase, split_sentences, stem, word_count
+from foveate_dspy.corpus.text import Sentence, find_phrase, split_sentences, stem, word_count
 from foveate_dspy.teachers.offline.workbench import ArticleView, Workbench
 
 MIN_KEY_SENTENCE_WORDS = 6

@@ -22,7 +22,7 @@ from foveate_dspy.teachers.offline.templates import (
     RELATION_TEMPLATES,
     SINGLE_TEMPLATES,
 )
-from foveate_dspy.teachers.offline.text import find_phrase, join_list
+from foveate_dspy.corpus.text import find_phrase, join_list
 
 
 def group_question_options(group: Sequence[str], rotation: int, enumerative: bool) -> list[str]:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from foveate_dspy.teachers.offline.grammar import IRREGULAR_PAST, looks_like_verb_form, past_to_base
-from foveate_dspy.teachers.offline.text import MONTHS, STOPWORDS, Sentence, Token, stem, tokenize
+from foveate_dspy.corpus.text import MONTHS, STOPWORDS, Sentence, Token, stem, tokenize
 
 ENTITY_CONNECTORS = frozenset(
     {"of", "de", "da", "del", "della", "di", "von", "van", "der", "du", "la", "le"}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from foveate_dspy.teachers.offline.grammar import AUXILIARIES, IRREGULAR_PAST, past_to_base, present_to_base
 from foveate_dspy.teachers.offline.templates import GENERIC_SPAN_TEMPLATES, IN_SITU_OPENERS, scaffold_stems
-from foveate_dspy.teachers.offline.text import (
+from foveate_dspy.corpus.text import (
     MONTHS,
     STOPWORDS,
     Token,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from foveate_dspy.teachers.offline.text import stem, words
+from foveate_dspy.corpus.text import stem, words
 
 IN_SITU_OPENERS = (
     "According to the passage, ",
