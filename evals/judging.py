@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, TypeVar
-
-from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
-
-from foveate_dspy.runtime.dspy_workarounds import threadsafe_ast
 
 OFFLINE_JUDGE = "offline"
 # Paper, Table 10: temperature 0.5, top_p 1, 5 completion tokens for a bare "1"/"2". DSPy's
@@ -71,28 +66,22 @@ class DSPyJudge:
     """
 
     def __init__(self, signature: Any, lm: Any, choices: dict[str, tuple[str, ...]]):
-        import dspy
+        from foveate_dspy.teachers.judges import SignatureJudge
 
         self.lm = lm
         self.choices = choices
-        self.predict = dspy.Predict(signature)
-        from foveate_dspy.teachers.output_mode import JudgeAdapter
-
-        self.adapter = JudgeAdapter(self.lm)
+        self.judge = SignatureJudge(signature, lm)
         self.label = f"{lm.model} (LLM judge)"
 
     def __call__(self, **inputs: Any) -> JudgeReply:
-        import dspy
-        from dspy.utils.exceptions import AdapterParseError
+        from foveate_dspy.teachers.judges import UNPARSEABLE
 
-        try:
-            with dspy.context(lm=self.lm, adapter=self.adapter.get()):
-                prediction = self.predict(**inputs)
-        except AdapterParseError as exc:
-            return JudgeReply(invalid="unparseable reply", detail=_clean(exc.lm_response))
-        except Exception as exc:  # network, auth, rate limits: recorded, never fatal for the run
-            return JudgeReply(invalid="judge call failed", detail=_clean(f"{type(exc).__name__}: {exc}"))
-        values = {name: str(prediction[name]).strip() for name in self.choices}
+        answer = self.judge.ask(**inputs)
+        if answer.failure == UNPARSEABLE:
+            return JudgeReply(invalid=answer.failure, detail=_clean(getattr(answer.error, "lm_response", "")))
+        if answer.failure is not None:  # network, auth, rate limits: recorded, never fatal for the run
+            return JudgeReply(invalid=answer.failure, detail=_clean(f"{type(answer.error).__name__}: {answer.error}"))
+        values = {name: str(answer.prediction[name]).strip() for name in self.choices}
         for name, value in values.items():
             if value not in self.choices[name]:
                 return JudgeReply(invalid="reply outside the choices", detail=_clean(f"{name}={value!r}"))
@@ -166,15 +155,9 @@ def run_concurrently(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    results: list[R | None] = [None] * len(items)
+    from foveate_dspy.teachers.judges import run_in_threads
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=True) as bar:
         bar_task = bar.add_task(description, total=len(items))
-        threadsafe_ast.install()  # DSPy parses replies with ast in these threads
-        dspy_call_caches.install()  # and repeats lookups whose answers never change
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            futures = {pool.submit(task, item): index for index, item in enumerate(items)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.advance(bar_task)
-    return results  # type: ignore[return-value]
+        return run_in_threads(task, items, threads=threads, on_done=lambda: bar.advance(bar_task))

@@ -12,15 +12,13 @@ asks the project's one refusal classifier, as the paper's judge would not credit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from finetune.errors import FinetuneError
-from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
-from foveate_dspy.runtime.dspy_workarounds import threadsafe_ast
-from foveate_dspy.method.refusal import is_refusal
 from finetune.scoring import contains_gold
+from foveate_dspy.method.refusal import is_refusal
+from foveate_dspy.teachers.judges import FAILED, SignatureJudge, run_in_threads
 
 CORRECT, INCORRECT, UNPARSEABLE = "Correct", "Incorrect", "unparseable"
 OFFLINE = "offline"
@@ -78,8 +76,6 @@ class LLMJudge:
         threads: int = 8,
         lm: Any = None,
     ) -> None:
-        import dspy
-
         from signatures.judge import JudgeAnswerCorrectness
 
         self.name = model
@@ -101,35 +97,24 @@ class LLMJudge:
             except Exception as exc:  # DSPy refuses some settings for some models: one line, not a traceback
                 raise FinetuneError(f"cannot build the judge {model!r}: {' '.join(str(exc).split())[:300]}") from exc
         self.lm = lm
-        from foveate_dspy.teachers.output_mode import JudgeAdapter
-
-        self.adapter = JudgeAdapter(self.lm)
-        self.predict = dspy.Predict(JudgeAnswerCorrectness)
+        self.judge = SignatureJudge(JudgeAnswerCorrectness, lm)
 
     def _verdict(self, item: JudgeInput) -> str:
-        import dspy
-        from dspy.utils.exceptions import AdapterParseError
-
-        with dspy.context(lm=self.lm, adapter=self.adapter.get()):
-            try:
-                prediction = self.predict(
-                    question=item.question, ground_truth=ground_truth_text(item.golds), generated=item.generated
-                )
-            except AdapterParseError:
-                return UNPARSEABLE
-            except Exception as err:  # network, auth, rate limit: the user must act, not the score
-                first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-                raise FinetuneError(
-                    f"judge '{self.name}' failed ({type(err).__name__}: {first[:300]}); "
-                    "answers judged so far are saved, rerun the same command to resume"
-                ) from err
-        return prediction.verdict if prediction.verdict in (CORRECT, INCORRECT) else UNPARSEABLE
+        answer = self.judge.ask(question=item.question, ground_truth=ground_truth_text(item.golds), generated=item.generated)
+        if answer.failure == FAILED:  # network, auth, rate limit: the user must act, not the score
+            err = answer.error
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise FinetuneError(
+                f"judge '{self.name}' failed ({type(err).__name__}: {first[:300]}); "
+                "answers judged so far are saved, rerun the same command to resume"
+            ) from err
+        if answer.failure is not None:
+            return UNPARSEABLE
+        verdict = answer.prediction.verdict
+        return verdict if verdict in (CORRECT, INCORRECT) else UNPARSEABLE
 
     def verdicts(self, items: Sequence[JudgeInput]) -> list[str]:
-        threadsafe_ast.install()  # DSPy parses replies with ast in these threads
-        dspy_call_caches.install()  # and repeats lookups whose answers never change
-        with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            return list(pool.map(self._verdict, items))
+        return run_in_threads(self._verdict, items, threads=self.threads)
 
 
 def make_judge(

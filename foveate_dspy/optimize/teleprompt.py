@@ -92,7 +92,7 @@ class HeuristicJudge:
     label = HEURISTIC_JUDGE
 
     def judge(self, article: str, instruction: str, answer: str) -> Verdict:
-        from evals.heuristics import content_words, instruction_difficulty
+        from foveate_dspy.method.difficulty import content_words, instruction_difficulty
 
         words = content_words(answer)
         known = set(content_words(article))
@@ -105,29 +105,20 @@ class LMJudge:
     """An LM judging each pair with signatures.optimize.JudgeSynthesizedPair."""
 
     def __init__(self, lm: dspy.LM) -> None:
-        import dspy
-
+        from foveate_dspy.teachers.judges import SignatureJudge
         from signatures.optimize import JudgeSynthesizedPair
 
         self.lm = lm
         self.label = lm.model
-        self.predict = dspy.Predict(JudgeSynthesizedPair)
-        from foveate_dspy.teachers.output_mode import JudgeAdapter
-
-        self.adapter = JudgeAdapter(self.lm)
+        self.judge_pair = SignatureJudge(JudgeSynthesizedPair, lm)
 
     def judge(self, article: str, instruction: str, answer: str) -> Verdict:
-        import dspy
-
         from foveate_dspy.runtime.calls import describe_error
 
-        try:
-            # trace=None: the judge's own calls must not become demos or reflection material.
-            with dspy.context(lm=self.lm, adapter=self.adapter.get(), trace=None):
-                got = self.predict(article=article, instruction=instruction, answer=answer)
-        except Exception as exc:  # noqa: BLE001  (a failed judgement is counted invalid, never a score)
-            return Verdict(None, None, describe_error(exc))
-        return Verdict(1.0 if got.grounded else 0.0, DIFFICULTY_SCALE[got.difficulty])
+        got = self.judge_pair.ask(article=article, instruction=instruction, answer=answer)
+        if got.failure is not None:  # a failed judgement is counted invalid, never a score
+            return Verdict(None, None, describe_error(got.error))
+        return Verdict(1.0 if got.prediction.grounded else 0.0, DIFFICULTY_SCALE[got.prediction.difficulty])
 
 
 # --- the metric ----------------------------------------------------------------------------
