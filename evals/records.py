@@ -67,11 +67,6 @@ class InstructionSet:
         return [r.instruction for r in self.records if r.instruction.strip()]
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; errors name the file and line."""
-    return read_objects(path, InputError)
-
-
 def _string_field(obj: dict[str, Any], name: str, where: str, *, required: bool) -> str | None:
     if name not in obj or obj[name] is None:
         if required:
@@ -93,7 +88,7 @@ def _first_present(obj: dict[str, Any], names: tuple[str, ...], where: str) -> s
 def load_instructions(path: Path) -> list[Instruction]:
     """Records of an instructions JSONL; only ``instruction`` is required at this point."""
     records = []
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in read_objects(path, InputError):
         where = f"{path}:{lineno}"
         records.append(
             Instruction(
@@ -114,7 +109,7 @@ def load_squad_questions(path: Path, one_per_paragraph: bool = False) -> list[In
     """Crowd questions of a SQuAD-format JSONL as instructions (see module docstring)."""
     rng = random.Random(0)
     records = []
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in read_objects(path, InputError):
         where = f"{path}:{lineno}"
         record_id = _string_field(obj, "id", where, required=True)
         context = _string_field(obj, "context", where, required=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from finetune.errors import FinetuneError
 from foveate_dspy import json_safe
-from foveate_dspy.corpus.jsonl import read_objects
+from foveate_dspy.corpus.jsonl import read_objects, write_objects
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,6 @@ class TestQuestion:
     question: str
     answers: tuple[str, ...]
     context: str | None
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object) for each non-blank line; refuse missing, empty or bad files."""
-    path = Path(path)
-    if not path.is_file():
-        raise FinetuneError(f"{path}: no such file")
-    seen = 0
-    for lineno, obj in read_objects(path, FinetuneError):
-        seen += 1
-        yield lineno, obj
-    if seen == 0:
-        raise FinetuneError(f"{path}: the file is empty (no JSON records)")
 
 
 def _text_field(path: Path, lineno: int, obj: dict, field: str) -> str:
@@ -77,7 +64,7 @@ def load_instructions(path: Path) -> list[InstructionRecord]:
             method=_optional_str(obj, "method"),
             line=lineno,
         )
-        for lineno, obj in iter_jsonl(path)
+        for lineno, obj in read_objects(path, FinetuneError, required=True)
     ]
 
 
@@ -107,7 +94,7 @@ def load_questions(path: Path, limit: int | None = None) -> list[TestQuestion]:
     for users' own test sets."""
     path = Path(path)
     items: list[TestQuestion] = []
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in read_objects(path, FinetuneError, required=True):
         if "questions" in obj:
             questions = obj["questions"]
             if not isinstance(questions, list):
@@ -137,5 +124,4 @@ def load_questions(path: Path, limit: int | None = None) -> list[TestQuestion]:
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     """Write rows as JSON Lines (UTF-8, one object per line)."""
     with Path(path).open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json_safe.dumps(row, ensure_ascii=False) + "\n")
+        write_objects(handle, rows)

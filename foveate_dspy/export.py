@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from foveate_dspy import json_safe
-from foveate_dspy.corpus.jsonl import read_objects
+from foveate_dspy.corpus.jsonl import read_objects, write_objects
 
 if TYPE_CHECKING:
     from foveate_dspy.runtime.store import RunStore
@@ -120,9 +120,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
     def write(handle: IO[str]) -> None:
         nonlocal count
-        for record in records:
-            handle.write(json_safe.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
+        count = write_objects(handle, records)
 
     write_atomic(path, write)
     return count

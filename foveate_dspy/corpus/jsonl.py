@@ -1,4 +1,4 @@
-"""Reading JSON Lines files with errors that name the file and line.
+"""Reading JSON Lines files with errors that name the file and line, and writing them.
 
 Corpora, runs, evaluation inputs and fine-tuning data are all JSONL that users edit or generate
 by hand; a bad byte on line 40,213 must say so, not "JSONDecodeError: Expecting value".
@@ -7,17 +7,42 @@ by hand; a bad byte on line 40,213 must say so, not "JSONDecodeError: Expecting 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from foveate_dspy import json_safe
 
 
-def read_objects(path: str | Path, error: type[Exception] = ValueError) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_objects(
+    path: str | Path, error: type[Exception] = ValueError, *, required: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of `path`, raising `error` with
     "PATH:LINE: what is wrong" on NUL bytes, bad UTF-8 (a byte-order mark on line 1 is fine),
     invalid JSON or a value that is not an object. A last line without its newline is read like any
-    other; one that is not valid JSON is reported as cut off (a truncated file)."""
+    other; one that is not valid JSON is reported as cut off (a truncated file). `required`: a
+    missing file, or one without a single object, is an error too."""
     path = Path(path)
+    if required and not path.is_file():
+        raise error(f"{path}: no such file")
+    seen = 0
+    for number, value in _objects(path, error):
+        seen += 1
+        yield number, value
+    if required and seen == 0:
+        raise error(f"{path}: the file is empty (no JSON records)")
+
+
+def write_objects(handle: IO[str], rows: Iterable[dict[str, Any]]) -> int:
+    """Write `rows` to `handle` as JSON Lines (UTF-8 as is, NaN and infinities as null); the count."""
+    count = 0
+    for row in rows:
+        handle.write(json_safe.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def _objects(path: Path, error: type[Exception]) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         handle = path.open("rb")
     except OSError as exc:
