@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from evals.judging import JudgeReply
+from evals.judges import JudgeReply
 from foveate_dspy.method.difficulty import content_words, instruction_difficulty
 from foveate_dspy.method.refusal import is_refusal
 

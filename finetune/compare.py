@@ -27,8 +27,8 @@ from finetune.decontaminate import Decontamination, decontaminate_file
 from finetune.errors import FinetuneError
 from finetune.evaluate import evaluate
 from finetune.generation import PAPER_SAMPLING, Sampling
-from finetune.judging import Judge
-from finetune.records import load_instructions, load_questions, write_jsonl
+from finetune.correctness import Judge
+from finetune.data import load_instructions, load_questions, write_jsonl
 from foveate_dspy.corpus.jsonl import read_objects
 from finetune.retrieval import DEFAULT_RAG_K, BM25Retriever, load_passages, missing_paragraphs
 from finetune.train import train

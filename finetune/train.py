@@ -35,7 +35,7 @@ from finetune.modeling import (
     require_4bit,
     resolve_model_source,
 )
-from finetune.records import load_instructions
+from finetune.data import load_instructions
 from foveate_dspy import json_safe
 
 SUMMARY = "train_summary.json"

@@ -90,8 +90,8 @@ def test_a_provider_without_a_model_is_one_line_before_anything(tmp_path: Path, 
 def test_reasoning_models_can_be_teachers_and_judges(model: str, capsys: pytest.CaptureFixture[str]) -> None:
     """DSPy refuses temperature != 1 and max_tokens < 16000 for them; the settings are adapted with
     a note instead of a traceback (no network: building an LM sends nothing)."""
-    from evals.judging import make_lm
-    from finetune.judging import LLMJudge
+    from evals.judges import make_lm
+    from finetune.correctness import LLMJudge
     from foveate_dspy.teachers import settings as teacher_settings
     from foveate_dspy.runtime.runner import RunSettings
 

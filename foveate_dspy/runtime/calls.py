@@ -305,7 +305,7 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def is_refusal(exc: BaseException) -> bool:
+def provider_refuses_run(exc: BaseException) -> bool:
     """The provider refuses this run as a whole (bad key, no credit): stop, do not grind on."""
     from dspy.utils.exceptions import LMAuthError, LMBillingError
 
@@ -446,7 +446,7 @@ async def call_predictor(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if is_refusal(exc) and limits is not None:
+            if provider_refuses_run(exc) and limits is not None:
                 limits.stop(f"the provider refused the run: {describe_error(exc)}")
             problem = parse_problem(exc)
             if problem is not None:

@@ -8,7 +8,7 @@ import random
 import pytest
 from evals_helpers import instruction_rows, write_jsonl
 
-from evals.records import InputError, load_corpus, load_input, load_inputs, require_field
+from evals.inputs import InputError, load_corpus, load_input, load_inputs, require_field
 
 
 def test_loads_compile_output_and_names_it_by_method(tmp_path):

@@ -46,7 +46,7 @@ def _clean(text: str, limit: int = 300) -> str:
 
 def make_lm(model: str, *, api_base: str | None, temperature: float, max_tokens: int, cache: bool = True) -> Any:
     """A ``dspy.LM`` for a judge; keys come from the provider's usual environment variables."""
-    from evals.records import InputError
+    from evals.inputs import InputError
     from foveate_dspy.teachers.local_server import judge_lm
     from foveate_dspy.teachers.settings import adapt
 
