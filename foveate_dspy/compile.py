@@ -27,6 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Synthesise diverse, difficult, source-grounded instruction/answer pairs from a corpus "
         "with the Self-Foveate method (micro-, scatter- and macro-foveation plus re-synthesis).",
     )
+    _add_input_output(parser)
+    _add_teacher(parser)
+    _add_method(parser)
+    from foveate_dspy.optimize.cli import add_arguments
+    from foveate_dspy.teachers import settings as teacher_settings
+
+    teacher_settings.add_arguments(parser)
+    add_arguments(parser)
+    _add_runtime(parser)
+    return parser
+
+
+def _add_input_output(parser: argparse.ArgumentParser) -> None:
+    """--corpus and its readers, --limit, --out, --force-new."""
     io = parser.add_argument_group("input and output")
     io.add_argument(
         "--corpus",
@@ -59,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start over even though --out holds a run (made with other settings): the old run is moved to --out/superseded-<time>/",
     )
 
+
+def _add_teacher(parser: argparse.ArgumentParser) -> None:
+    """The teacher, where it is served and how it is asked."""
     lm = parser.add_argument_group("teacher")
     lm.add_argument(
         "--teacher",
@@ -102,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lm.add_argument("--cache", action="store_true", help="use DSPy's response cache (off by default: its key ignores --api-base)")
 
+
+def _add_method(parser: argparse.ArgumentParser) -> None:
+    """The method: levels, budgets, re-synthesis, filters."""
     method = parser.add_argument_group("method")
     method.add_argument("--levels", default=",".join(LEVELS), help="comma-separated subset of micro,scatter,macro")
     method.add_argument("--max-retries", type=int, default=5, help="re-synthesis tries per failed item (default 5)")
@@ -143,12 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--rouge-threshold", type=float, default=0.55, help="ROUGE-L above which an instruction is a near-duplicate (default 0.55)")
     method.add_argument("--length-stds", type=float, default=2.0, help="length filter: keep answers within mean ± this many std (default 2)")
 
-    from foveate_dspy.teachers import settings as teacher_settings
-    from foveate_dspy.optimize.cli import add_arguments
 
-    teacher_settings.add_arguments(parser)
-    add_arguments(parser)
-
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    """Concurrency, limits, the executor."""
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument(
         "--max-concurrency",
@@ -191,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--ray-batch-size", type=int, help="articles per Ray task, lost and redone together if a worker dies (default 1; more for huge corpora)"
     )
     runtime.add_argument("--quiet", action="store_true", help="no progress display")
-    return parser
 
 
 class UsageError(Exception):

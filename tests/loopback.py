@@ -39,9 +39,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from foveate_dspy.runtime.estimate import estimate_tokens
+if __name__ == "__main__":  # `python tests/loopback.py`: the package of this checkout, not an installed one
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from foveate_dspy.runtime.estimate import estimate_tokens  # noqa: E402
 
 HOST = "127.0.0.1"
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
