@@ -40,8 +40,8 @@ CHINESE = (
 
 STAGES = {
     "pypdf": "from pypdf import PdfReader\nr = PdfReader(PATH)\nn = sum(len(p.extract_text() or '') for p in r.pages)",
-    "read_pdf": "from foveate_dspy.documents import read_pdf\nn = len(list(read_pdf(Path(PATH))))",
-    "load_corpus": "from foveate_dspy.corpus import load_corpus\nn = len(load_corpus(PATH))",
+    "read_pdf": "from foveate_dspy.corpus.documents import read_pdf\nn = len(list(read_pdf(Path(PATH))))",
+    "load_corpus": "from foveate_dspy.corpus.readers import load_corpus\nn = len(load_corpus(PATH))",
 }
 
 
@@ -65,8 +65,8 @@ def run_stage(name: str, path: Path) -> dict[str, float]:
 
 
 def language_tools() -> dict[str, float]:
-    from foveate_dspy.language import detect_language
-    from foveate_dspy.words import words
+    from foveate_dspy.corpus.language import detect_language
+    from foveate_dspy.corpus.words import words
 
     started = time.perf_counter()
     words("长江")

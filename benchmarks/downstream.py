@@ -174,7 +174,7 @@ def main() -> int:
     if local_teacher_available():
         teachers["self-foveate-smollm2"] = "local"
     else:
-        skipped.append("self-foveate with --teacher local: this checkout's foveate_dspy/lm.py has no 'local' teacher")
+        skipped.append("self-foveate with --teacher local: this checkout's foveate_dspy/teachers/model_strings.py has no 'local' teacher")
     data: dict[str, Path] = {}
     for name, teacher in teachers.items():
         method = "self-foveate" if name.startswith("self-foveate") else name

@@ -137,7 +137,7 @@ def main() -> int:
 
     from finetune.evaluate import evaluate
     from finetune.generation import Sampling
-    from finetune.judging import OfflineJudge
+    from finetune.correctness import OfflineJudge
     from finetune.modeling import require_4bit
     from finetune.train import train
 

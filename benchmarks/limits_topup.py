@@ -1,7 +1,7 @@
 """Limits that make progress, measured with the real command: a user topping up `--max-calls`.
 
 Issue 13's setup: 4 SQuAD articles, `--n-per-level 2`, `--max-concurrency 4`, the offline
-teacher behind the loopback OpenAI server (`python -m foveate_dspy.loopback`, its own process),
+teacher behind the loopback OpenAI server (`python tests/loopback.py`, its own process),
 reached through the real DSPy client (`--teacher openai/loopback --api-base ...`). One unlimited
 run gives the reference; then the same command runs with `--max-calls 30`, 60, 90, ... until the
 corpus is complete. Printed per step: articles saved, the run's `lm_calls_total`, calls lost, and

@@ -4,7 +4,7 @@
     python benchmarks/ray_throughput.py --articles 20 --latency 0.2 --endpoints 1,2
     python benchmarks/ray_throughput.py --json ray_throughput.json
 
-Every endpoint is a loopback OpenAI-compatible server (`foveate_dspy.loopback`, its own process,
+Every endpoint is a loopback OpenAI-compatible server (`tests/loopback.py`, its own process,
 127.0.0.1) answering like the offline teacher after a fixed latency, so the client path is the
 real one (DSPy, HTTP) and the teacher's CPU work stays out of the client processes. As in
 benchmarks/throughput.py, a priming run first records the teacher's replies and the servers answer
@@ -91,7 +91,8 @@ def compile_argv(args: argparse.Namespace, out: Path, concurrency: int) -> list[
 
 def one_run(args: argparse.Namespace, label: str, executor: str, count: int, limit: int | None, concurrency: int) -> dict[str, Any]:
     from foveate_dspy import compile as compile_cli
-    from foveate_dspy import ray_executor, runner
+    from foveate_dspy.runtime import ray_executor
+    from foveate_dspy.runtime import runner
 
     out = Path(tempfile.mkdtemp(prefix="ray-throughput-")) / "run"
     phase: dict[str, float] = {}

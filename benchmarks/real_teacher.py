@@ -5,7 +5,7 @@
     python benchmarks/real_teacher.py --corpus ../shared/data/squad11_dev_2067.jsonl --articles 3
     python benchmarks/real_teacher.py --json real_teacher.json         # also save the figures
 
-One private llama.cpp server (llama-cpp-python's, `foveate_dspy.local_server.LocalServer`) serves
+One private llama.cpp server (llama-cpp-python's, `foveate_dspy.teachers.local_server.LocalServer`) serves
 the GGUF file (`--model`, default the bundled SmolLM2-135M-Instruct Q4_1) for every run, and each
 run is `python -m foveate_dspy.compile --teacher openai/local-gguf --api-base URL` in its own
 process, as a user runs it, over the first `--articles` articles of `--corpus` with
@@ -131,7 +131,7 @@ def check(args: argparse.Namespace) -> str | None:
     if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
         return f"--keep {args.keep}: the directory is not empty"
     if args.api_base is None:
-        from foveate_dspy.local_server import LocalServerError, check_server_installed, gguf_path
+        from foveate_dspy.teachers.local_server import LocalServerError, check_server_installed, gguf_path
 
         try:
             args.model_path = gguf_path(args.model)
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from foveate_dspy.local_server import LocalServer
+    from foveate_dspy.teachers.local_server import LocalServer
 
     started = time.monotonic()
     deadline = None if args.time_limit is None else started + 60 * args.time_limit

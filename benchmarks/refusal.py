@@ -1,4 +1,4 @@
-"""Benchmark: the refusal classifier (`foveate_dspy.validity.is_refusal`) on the labelled set.
+"""Benchmark: the refusal classifier (`foveate_dspy.method.refusal.is_refusal`) on the labelled set.
 
     python benchmarks/refusal.py                       # figures per split, tune mistakes listed
     python benchmarks/refusal.py --baseline 70f7af9    # also the detector of that git revision
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
-    from foveate_dspy.validity import is_refusal
+    from foveate_dspy.method.refusal import is_refusal
 
     rows = load(args.data)
     print(f"{args.data}: {len(rows)} answers ({sum(r['label'] == 'refusal' for r in rows)} refusals)")

@@ -7,7 +7,7 @@
 The corpora are synthetic, made here from the SQuAD v1.1 dev paragraphs (../shared/data/): each
 article splices the first sentences of one paragraph to the last ones of another (seeded), so
 every text is distinct and SQuAD-like. The teacher is the loopback OpenAI-compatible server
-(`foveate_dspy.loopback --canned`, its own process) with zero latency and cheap canned valid
+(`tests/loopback.py --canned`, its own process) with zero latency and cheap canned valid
 replies, so the figures are the client's: `compile --n-per-level 1 --levels micro`.
 
 Per size it reports:
@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = REPO_ROOT / "tests" / "loopback.py"  # the test and benchmark server, not part of the package
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "squad11_dev_2067.jsonl"
 TARGETS = {"first_call_s": 30.0, "rss_ratio": 1.5, "budget_equal_share": 0.97, "budget_max_diff": 1, "resume_scan_s": 5.0, "algorithm1_cpu_s": 0.06}
 COMPILE_FLAGS = ["--teacher", "openai/loopback", "--n-per-level", "1", "--levels", "micro", "--max-concurrency", "16", "--quiet"]
@@ -84,8 +85,9 @@ def make_corpus(path: Path, size: int, data: Path, seed: int = 0) -> Path:
 
 
 def start_server(max_seconds: float) -> tuple[subprocess.Popen, int]:
-    command = [sys.executable, "-m", "foveate_dspy.loopback", "--canned", "--latency", "0", "--processes", "0", "--max-seconds", str(max_seconds), "--max-requests", "10000000"]
-    proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    command = [sys.executable, str(LOOPBACK), "--canned", "--latency", "0", "--processes", "0", "--max-seconds", str(max_seconds), "--max-requests", "10000000"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline().strip()
     if not line.startswith("port "):
         proc.kill()
@@ -178,9 +180,9 @@ def done_articles(run_dir: Path) -> int:
 def store_figures(run_dir: Path) -> dict[str, Any]:
     """Resume scan and export time of a finished run's store, and its size."""
     from foveate_dspy.export import write_run_files
-    from foveate_dspy.runner import RunSettings, build_summary
-    from foveate_dspy.calls import UsageLedger
-    from foveate_dspy.store import RunStore
+    from foveate_dspy.runtime.runner import RunSettings, build_summary
+    from foveate_dspy.runtime.calls import UsageLedger
+    from foveate_dspy.runtime.store import RunStore
 
     started = time.perf_counter()
     store = RunStore.open(run_dir)
@@ -204,9 +206,9 @@ def store_figures(run_dir: Path) -> dict[str, Any]:
 def synthetic_commits(corpus: Path, run_dir: Path, single: int = 2000) -> dict[str, Any]:
     """Commit one synthetic result per article of `corpus` through the store's API: the first
     `single` articles one transaction each, the rest in groups of 64; then the store figures."""
-    from foveate_dspy.corpus import CorpusSource
-    from foveate_dspy.records import Attempt, Item
-    from foveate_dspy.store import USAGE_FIELDS, RunStore
+    from foveate_dspy.corpus.readers import CorpusSource
+    from foveate_dspy.method.items import Attempt, Item
+    from foveate_dspy.runtime.store import USAGE_FIELDS, RunStore
 
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -268,9 +270,9 @@ def synthetic_commits(corpus: Path, run_dir: Path, single: int = 2000) -> dict[s
 def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000) -> dict[str, Any]:
     """CPU per article of the per-article budget and of batched counts; with `full`, the
     agreement of the 2,000-sample fit with the exact algorithm over the whole corpus."""
-    from foveate_dspy.budget import ArticleBudget, BudgetConfig, BudgetFit, RelevanceCounter, normalise_counts, sample_positions
-    from foveate_dspy.corpus import CorpusSource
-    from foveate_dspy.embedding import Embedder
+    from foveate_dspy.method.budget import ArticleBudget, BudgetConfig, BudgetFit, RelevanceCounter, normalise_counts, sample_positions
+    from foveate_dspy.corpus.readers import CorpusSource
+    from foveate_dspy.method.embedding import Embedder
 
     texts = [a.text for a in CorpusSource(corpus)]
     config = BudgetConfig()
@@ -289,7 +291,7 @@ def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000) -
 
     # As articles run: the runner computes the budgets of the next BUDGET_BATCH articles at once,
     # with the word cache the fit filled (one per process); one article at a time for reference.
-    from foveate_dspy.runner import BUDGET_BATCH
+    from foveate_dspy.runtime.runner import BUDGET_BATCH
 
     sampled = set(positions)
     rest = [i for i in range(len(texts)) if i not in sampled][:per_article]

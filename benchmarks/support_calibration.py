@@ -1,4 +1,4 @@
-"""Calibration of the answer-support threshold (foveate_dspy.support.SUPPORT_THRESHOLD).
+"""Calibration of the answer-support threshold (foveate_dspy.method.support.SUPPORT_THRESHOLD).
 
     python -m foveate_dspy.compile --corpus examples/articles.jsonl --out /tmp/demo --quiet
     python benchmarks/support_calibration.py --run /tmp/demo [--json calibration.json]
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from foveate_dspy.support import SUPPORT_THRESHOLD, support_score
+from foveate_dspy.method.support import SUPPORT_THRESHOLD, support_score
 
 HAND_WRITTEN = ROOT / "benchmarks" / "support_answers.jsonl"
 ARTICLES = ROOT / "examples" / "articles.jsonl"

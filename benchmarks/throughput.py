@@ -4,7 +4,7 @@
     python benchmarks/throughput.py --articles 40 --latency 0.2   # a quicker look
     python benchmarks/throughput.py --json throughput.json        # also save the figures
 
-A loopback OpenAI-compatible server (`foveate_dspy.loopback`, in its own process, on 127.0.0.1)
+A loopback OpenAI-compatible server (`tests/loopback.py`, in its own process, on 127.0.0.1)
 answers every request like the offline teacher, after a fixed latency. `compile` runs against it
 in this process through the real DSPy client path (`--teacher openai/loopback --api-base
 http://127.0.0.1:PORT/v1`, a dummy OPENAI_API_KEY), on the first N articles of the SQuAD v1.1 dev
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = REPO_ROOT / "tests" / "loopback.py"  # the test and benchmark server, not part of the package
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "squad11_dev_2067.jsonl"
 TARGETS = {"utilisation": 0.9, "wall_over_ideal": 1.15, "orchestration_cpu_ms_per_call": 5.0}
 
@@ -55,8 +56,8 @@ TARGETS = {"utilisation": 0.9, "wall_over_ideal": 1.15, "orchestration_cpu_ms_pe
 def start_server(latency: float, embedder: str, max_seconds: float, replies: Path | None = None) -> tuple[subprocess.Popen, int]:
     """The loopback server in a child process; returns it once it listens (teacher warmed up).
     With `replies`, it answers from that reply log and records new replies in it."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [sys.executable, "-m", "foveate_dspy.loopback", "--latency", str(latency), "--embedder", embedder, "--max-seconds", str(max_seconds)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, str(LOOPBACK), "--latency", str(latency), "--embedder", embedder, "--max-seconds", str(max_seconds)]
     if replies is not None:
         command += ["--replies", str(replies)]
     proc = subprocess.Popen(
@@ -115,8 +116,8 @@ def prime(argv: Callable[[str, Path], list[str]], embedder: str, replies: Path, 
 def run_compile(args: argparse.Namespace, api_base: str, out: Path) -> dict[str, float]:
     """Run `compile` in this process; returns the LM phase's wall and CPU seconds."""
     from foveate_dspy import compile as compile_cli
-    from foveate_dspy import runner
-    from foveate_dspy.embedding import Embedder
+    from foveate_dspy.runtime import runner
+    from foveate_dspy.method.embedding import Embedder
 
     phase: dict[str, float] = {"embedding_cpu": 0.0}
     run_articles, encode = runner.run_articles, Embedder.encode

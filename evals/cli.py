@@ -235,7 +235,7 @@ def _warn(message: str) -> None:
 
 
 def _load(specs: Sequence[str]) -> list[Any]:
-    from evals.records import load_inputs
+    from evals.inputs import load_inputs
 
     sets = load_inputs(list(specs))
     for instruction_set in sets:
@@ -301,7 +301,7 @@ def cmd_diversity(args: argparse.Namespace) -> int:
 
 
 def _corpus(args: argparse.Namespace) -> dict[str, str] | None:
-    from evals.records import load_corpus
+    from evals.inputs import load_corpus
 
     if not args.corpus:
         return None
@@ -337,7 +337,7 @@ def _print_head_to_head(h: Any) -> None:
 
 def cmd_difficulty(args: argparse.Namespace) -> int:
     from evals.difficulty import plan_matchups, run_head_to_head
-    from evals.judging import make_difficulty_judge
+    from evals.judges import make_difficulty_judge
 
     a, b = _load(args.inputs)
     plan = plan_matchups(a, b, _corpus(args), per_article=args.per_article, max_articles=args.max_articles,
@@ -358,7 +358,7 @@ def cmd_difficulty(args: argparse.Namespace) -> int:
 def cmd_quality(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from evals.judging import make_quality_judge
+    from evals.judges import make_quality_judge
     from evals.quality import rate_answers
 
     sets = _load(args.inputs)
@@ -388,7 +388,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from evals.records import require_field
+    from evals.inputs import require_field
     from evals.report import ReportOptions, build_report, write_report
 
     sets = _load(args.inputs)
@@ -459,7 +459,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_contamination(args: argparse.Namespace) -> int:
     from evals.contamination import check_contamination, check_thresholds, markdown, shares
-    from evals.records import InputError, load_input
+    from evals.inputs import InputError, load_input
 
     try:
         check_thresholds(args.ngram, args.cosine)
@@ -494,7 +494,7 @@ COMMANDS = {"contamination": cmd_contamination, "diversity": cmd_diversity, "dif
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from evals.records import InputError
+    from evals.inputs import InputError
     from foveate_dspy.cli_numbers import non_finite
 
     problem = non_finite(args) or (

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from evals.judging import DEFAULT_THREADS, JudgeReply, run_concurrently
-from evals.records import InstructionSet, require_field
+from evals.judges import DEFAULT_THREADS, JudgeReply, run_concurrently
+from evals.inputs import InstructionSet, require_field
 from evals.stats import CI_METHOD, wilson_interval
 
 

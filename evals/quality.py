@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from evals.judging import DEFAULT_THREADS, JudgeReply, run_concurrently
-from evals.records import InstructionSet, require_field
+from evals.judges import DEFAULT_THREADS, JudgeReply, run_concurrently
+from evals.inputs import InstructionSet, require_field
 
 LEVELS = ("high", "medium", "low")
 CRITERIA = ("fluency", "completeness")

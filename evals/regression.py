@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import HIGHER, LOWER
-from evals.records import InputError
+from evals.inputs import InputError
 
 OK, REGRESSED, MISSING, NEW = "ok", "REGRESSED", "MISSING", "new"
 

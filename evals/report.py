@@ -16,9 +16,9 @@ from typing import Any
 from foveate_dspy import json_safe
 from evals.diversity import DiversityResult, measure_diversity
 from evals.embedding import DEFAULT_EMBEDDER, Embedder, embedder_label, load_embedder
-from evals.judging import DEFAULT_THREADS, OFFLINE_JUDGE, make_difficulty_judge, make_quality_judge
+from evals.judges import DEFAULT_THREADS, OFFLINE_JUDGE, make_difficulty_judge, make_quality_judge
 from evals.metrics import collect_metrics
-from evals.records import InstructionSet
+from evals.inputs import InstructionSet
 from evals.selfbleu import DEFAULT_ORDERS
 from evals.stats import CI_METHOD
 from evals.tokenizers import DEFAULT_TOKENIZER

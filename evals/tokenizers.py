@@ -9,7 +9,7 @@ Treebank and 13a split at spaces, so a Chinese or Japanese instruction would be 
 "words" and every SelfBLEU n-gram would be whole sentences. For those, sacrebleu offers ``zh``
 (every Han character a token, other text as 13a: the WMT convention for Chinese BLEU), ``char``
 (every character but spaces a token: Japanese, Thai) and ``intl`` (Unicode punctuation split off
-everywhere). ``auto`` detects each instruction's language (``foveate_dspy.language``) and uses
+everywhere). ``auto`` detects each instruction's language (``foveate_dspy.corpus.language``) and uses
 ``zh`` for Chinese, ``char`` for the languages of AUTO_CHAR, the default Treebank tokenizer for
 the rest, so an English set scores exactly as with ``treebank``.
 """
@@ -40,7 +40,7 @@ def _sacrebleu(name: str) -> Callable[[str], list[str]]:
 
 
 def _auto() -> Callable[[str], list[str]]:
-    from foveate_dspy.language import detect_language
+    from foveate_dspy.corpus.language import detect_language
 
     by_name: dict[str, Callable[[str], list[str]]] = {}
 

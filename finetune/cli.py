@@ -225,7 +225,7 @@ def _sampling(args: argparse.Namespace):  # -> Sampling (import kept lazy)
 
 
 def _judge(args: argparse.Namespace):  # -> Judge
-    from finetune.judging import make_judge
+    from finetune.correctness import make_judge
 
     return make_judge(
         args.judge,

@@ -27,8 +27,9 @@ from finetune.decontaminate import Decontamination, decontaminate_file
 from finetune.errors import FinetuneError
 from finetune.evaluate import evaluate
 from finetune.generation import PAPER_SAMPLING, Sampling
-from finetune.judging import Judge
-from finetune.records import iter_jsonl, load_instructions, load_questions, write_jsonl
+from finetune.correctness import Judge
+from finetune.data import load_instructions, load_questions, write_jsonl
+from foveate_dspy.corpus.jsonl import read_objects
 from finetune.retrieval import DEFAULT_RAG_K, BM25Retriever, load_passages, missing_paragraphs
 from finetune.train import train
 
@@ -86,7 +87,7 @@ def subsample_per_article(path: Path, per_article: int, seed: int) -> list[dict[
     adds data instead of swapping it."""
     load_instructions(path)  # validates required fields, naming file:line
     by_article: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for lineno, obj in iter_jsonl(path):
+    for lineno, obj in read_objects(path, FinetuneError, required=True):
         if obj.get("article_id") is None:
             raise FinetuneError(f"{path}:{lineno}: missing field 'article_id', which --sizes needs to group by article")
         by_article[str(obj["article_id"])].append((lineno, obj))

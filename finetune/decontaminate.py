@@ -35,7 +35,7 @@ class Decontamination:
         self.questions()
 
     def questions(self) -> list[str]:
-        from evals.records import InputError, load_input
+        from evals.inputs import InputError, load_input
 
         try:
             test = load_input(self.against)
@@ -52,7 +52,7 @@ def flag_instructions(data: Path, spec: Decontamination) -> tuple[list[bool], di
     whether it is flagged; and a report with the counts and every dropped item."""
     from evals.contamination import check_contamination
     from evals.embedding import load_embedder
-    from evals.records import InputError, load_instructions
+    from evals.inputs import InputError, load_instructions
 
     questions = spec.questions()
     try:
@@ -82,10 +82,11 @@ def flag_instructions(data: Path, spec: Decontamination) -> tuple[list[bool], di
 
 def decontaminate_file(data: Path, spec: Decontamination, out: Path) -> dict[str, Any]:
     """Write the records of `data` that are not flagged to `out`; return the report."""
-    from finetune.records import iter_jsonl, write_jsonl
+    from finetune.data import write_jsonl
+    from foveate_dspy.corpus.jsonl import read_objects
 
     flags, report = flag_instructions(data, spec)
-    rows = [obj for _, obj in iter_jsonl(Path(data))]
+    rows = [obj for _, obj in read_objects(Path(data), FinetuneError, required=True)]
     if len(rows) != len(flags):  # both readers skip the same blank lines; anything else is a bug
         raise FinetuneError(f"{data}: read {len(rows)} records but checked {len(flags)}")
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -23,9 +23,9 @@ from typing import Any
 
 from finetune.errors import FinetuneError
 from finetune.generation import PAPER_SAMPLING, Sampling
-from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
+from finetune.correctness import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
 from finetune.prompts import CONTEXT_INSTRUCTION, RAG_INSTRUCTION
-from finetune.records import TestQuestion, load_questions
+from finetune.data import TestQuestion, load_questions
 from finetune.retrieval import BM25Retriever
 from finetune.scoring import best_recall
 from finetune.train import file_sha256

@@ -28,7 +28,7 @@ def load_passages(path: Path) -> list[Passage]:
     """Paragraphs of a corpus, read as `python -m foveate_dspy.compile` reads one (JSONL with
     content/context/text, CSV, Parquet, a text folder; SQuAD records give their paragraph),
     never chunked: a retrieved passage is a whole paragraph, as the open-book row's."""
-    from foveate_dspy.corpus import CorpusError, load_corpus
+    from foveate_dspy.corpus.readers import CorpusError, load_corpus
 
     try:
         articles = load_corpus(Path(path), None, chunk_tokens=0)

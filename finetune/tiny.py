@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finetune.errors import FinetuneError
-from finetune.records import iter_jsonl
+from foveate_dspy.corpus.jsonl import read_objects
 
 if TYPE_CHECKING:
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
@@ -50,7 +50,7 @@ def corpus_texts(path: Path, limit: int | None = None) -> list[str]:
     Reads corpus records (`content`/`context`/`text`), SQuAD records (their context, questions
     and answers) and instruction files (`instruction`/`output`)."""
     texts: list[str] = []
-    for _, obj in iter_jsonl(Path(path)):
+    for _, obj in read_objects(Path(path), FinetuneError, required=True):
         texts.extend(obj[f] for f in _TEXT_FIELDS if isinstance(obj.get(f), str))
         for question in obj.get("questions") or []:
             if isinstance(question, dict):

@@ -35,7 +35,7 @@ from finetune.modeling import (
     require_4bit,
     resolve_model_source,
 )
-from finetune.records import load_instructions
+from finetune.data import load_instructions
 from foveate_dspy import json_safe
 
 SUMMARY = "train_summary.json"
@@ -259,30 +259,85 @@ def train(
         return json.loads((out / SUMMARY).read_text(encoding="utf-8"))
 
     import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
 
     from finetune.prompts import resolve_prompt_format
 
-    contamination = None
-    if decontaminate is not None:
-        flags, contamination = flag_instructions(data, decontaminate)
-        records = [record for record, flagged in zip(records, flags, strict=True) if not flagged]
-        log(f"decontamination against {decontaminate.against}: dropped {contamination['n_dropped']} of "
-            f"{contamination['n_input']} records ({contamination['dropped_by_ngram']} by n-gram, "
-            f"{contamination['dropped_by_cosine']} by cosine)")
-        if not records:
-            raise FinetuneError(f"{data}: every record nearly copies a test question; nothing left to train on")
+    records, contamination = _decontaminated(records, data, decontaminate, log)
     tokenizer = load_tokenizer(base)
     fmt = resolve_prompt_format(tokenizer, config.prompt_format)
     examples, truncated = encode_records(records, tokenizer, fmt, config.cutoff_len)
     if truncated:
         log(f"{truncated} of {len(records)} records exceed cutoff_len={config.cutoff_len} tokens and were truncated")
+    _write_inputs(out, {**manifest, "prompt_format": fmt}, contamination)
+    model = _lora_model(base, config)
+    trainable, total = model.get_nb_trainable_parameters()
+    log(
+        f"{len(records)} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
+        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, "
+        f"effective batch {config.effective_batch_size}"
+    )
+    trainer = _trainer(model, tokenizer, examples, out, config, _callbacks(out, show_progress, log))
+    tokens_before = _resume_point(out, checkpoint, log)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    elapsed = time.perf_counter() - started
+    if not trainer.is_world_process_zero():
+        return {}
+    model.save_pretrained(out / ADAPTER_DIR)
+    tokenizer.save_pretrained(out / ADAPTER_DIR)
+
+    summary = {
+        "base_model": base,
+        "data": str(data),
+        "n_records": len(records),
+        "decontamination": (
+            {k: v for k, v in contamination.items() if k != "dropped"} if contamination is not None else None
+        ),
+        "n_truncated": truncated,
+        "prompt_format": fmt,
+        "quant": "4-bit nf4" + (" double-quant" if config.double_quant else "") if config.quant else "none",
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        **_session_figures(trainer, result, checkpoint, elapsed, tokens_before),
+        "config": dataclasses.asdict(config),
+    }
+    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    log(
+        f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, "
+        f"adapter in {out / ADAPTER_DIR}"
+    )
+    return summary
+
+
+def _decontaminated(
+    records: list, data: Path, decontaminate: Decontamination | None, log: Callable[[str], None]
+) -> tuple[list, dict[str, Any] | None]:
+    """The records that do not nearly copy a test question, and the decontamination report."""
+    if decontaminate is None:
+        return records, None
+    flags, contamination = flag_instructions(data, decontaminate)
+    records = [record for record, flagged in zip(records, flags, strict=True) if not flagged]
+    log(f"decontamination against {decontaminate.against}: dropped {contamination['n_dropped']} of "
+        f"{contamination['n_input']} records ({contamination['dropped_by_ngram']} by n-gram, "
+        f"{contamination['dropped_by_cosine']} by cosine)")
+    if not records:
+        raise FinetuneError(f"{data}: every record nearly copies a test question; nothing left to train on")
+    return records, contamination
+
+
+def _write_inputs(out: Path, manifest: dict[str, Any], contamination: dict[str, Any] | None) -> None:
+    """OUT/run_config.json (what a resume must match) and OUT/decontamination.json."""
     out.mkdir(parents=True, exist_ok=True)
-    manifest["prompt_format"] = fmt
     (out / RUN_CONFIG).write_text(json_safe.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if contamination is not None:
         (out / DECONTAMINATION).write_text(json_safe.dumps(contamination, indent=2) + "\n", encoding="utf-8")
+
+
+def _lora_model(base: str, config: TrainConfig) -> Any:
+    """The base model with LoRA adapters on `config.target_modules` (4-bit weights under QLoRA)."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     model = load_causal_lm(base, quant=config.quant, double_quant=config.double_quant)
     if config.quant:
@@ -291,7 +346,7 @@ def train(
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     target = config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(",")
     with quiet_peft():
-        model = get_peft_model(
+        return get_peft_model(
             model,
             LoraConfig(
                 r=config.lora_r,
@@ -302,12 +357,13 @@ def train(
                 task_type="CAUSAL_LM",
             ),
         )
-    trainable, total = model.get_nb_trainable_parameters()
-    log(
-        f"{len(records)} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
-        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, "
-        f"effective batch {config.effective_batch_size}"
-    )
+
+
+def _trainer(model: Any, tokenizer: Any, examples: list, out: Path, config: TrainConfig, callbacks: list[Any]) -> Any:
+    """A transformers Trainer for `config`, checkpointing under OUT/checkpoints, printing nothing."""
+    import torch
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
+
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS),
         per_device_train_batch_size=config.per_device_train_batch_size,
@@ -343,39 +399,30 @@ def train(
             tokenizer, padding=True, pad_to_multiple_of=8 if torch.cuda.is_available() else None
         ),
         processing_class=tokenizer,
-        callbacks=_callbacks(out, show_progress, log),
+        callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # its dict dumps would clutter stdout
-    tokens_before = 0
-    if checkpoint:
-        log(f"resuming from {checkpoint}")
-        _trim_log_history(out / LOG_HISTORY, int(checkpoint.name.rsplit("-", 1)[-1]))
-        state_file = checkpoint / "trainer_state.json"
-        tokens_before = json.loads(state_file.read_text(encoding="utf-8")).get("num_input_tokens_seen", 0)
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    elapsed = time.perf_counter() - started
-    if not trainer.is_world_process_zero():
-        return {}
-    model.save_pretrained(out / ADAPTER_DIR)
-    tokenizer.save_pretrained(out / ADAPTER_DIR)
+    return trainer
+
+
+def _resume_point(out: Path, checkpoint: Path | None, log: Callable[[str], None]) -> int:
+    """Tokens the checkpoint had already seen (0 for a fresh run); the log history is cut back to it."""
+    if not checkpoint:
+        return 0
+    log(f"resuming from {checkpoint}")
+    _trim_log_history(out / LOG_HISTORY, int(checkpoint.name.rsplit("-", 1)[-1]))
+    state_file = checkpoint / "trainer_state.json"
+    return json.loads(state_file.read_text(encoding="utf-8")).get("num_input_tokens_seen", 0)
+
+
+def _session_figures(trainer: Any, result: Any, checkpoint: Path | None, elapsed: float, tokens_before: int) -> dict[str, Any]:
+    """The summary's figures of this training session: steps, losses, speed, device, memory."""
+    import torch
 
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = trainer.state.num_input_tokens_seen - tokens_before
-    summary = {
-        "base_model": base,
-        "data": str(data),
-        "n_records": len(records),
-        "decontamination": (
-            {k: v for k, v in contamination.items() if k != "dropped"} if contamination is not None else None
-        ),
-        "n_truncated": truncated,
-        "prompt_format": fmt,
-        "quant": "4-bit nf4" + (" double-quant" if config.double_quant else "") if config.quant else "none",
-        "trainable_parameters": trainable,
-        "total_parameters": total,
+
+    return {
         "global_step": trainer.state.global_step,
         "epochs": trainer.state.epoch,
         "train_loss": result.training_loss,
@@ -387,11 +434,4 @@ def train(
         "train_tokens_per_second": round(tokens / elapsed, 1) if elapsed > 0 else None,
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         **_peak_memory(),
-        "config": dataclasses.asdict(config),
     }
-    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    log(
-        f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, "
-        f"adapter in {out / ADAPTER_DIR}"
-    )
-    return summary

@@ -20,10 +20,10 @@ _LAZY = {
     "baseline": "foveate_dspy.api",
     "make_program": "foveate_dspy.api",
     "teacher_lm": "foveate_dspy.api",
-    "SelfFoveate": "foveate_dspy.program",
+    "SelfFoveate": "foveate_dspy.method.program",
     "SelfQA": "foveate_dspy.baselines.self_qa",
     "Wiki2023": "foveate_dspy.baselines.wiki2023",
-    "RunSettings": "foveate_dspy.runner",
+    "RunSettings": "foveate_dspy.runtime.runner",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -35,16 +35,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
-from foveate_dspy.levels import LEVELS
+from foveate_dspy.corpus.chunking import DEFAULT_CHUNK_TOKENS
+from foveate_dspy.method.level_names import LEVELS
 
 if TYPE_CHECKING:
     import dspy
 
-    from foveate_dspy.article_program import ArticleProgram
-    from foveate_dspy.corpus import Article
-    from foveate_dspy.program import SelfFoveate
-    from foveate_dspy.runner import RunSettings
+    from foveate_dspy.method.article_program import ArticleProgram
+    from foveate_dspy.corpus.readers import Article
+    from foveate_dspy.method.program import SelfFoveate
+    from foveate_dspy.runtime.runner import RunSettings
 
 __all__ = ["agenerate", "baseline", "compile_corpus", "generate", "make_program", "self_foveate", "teacher_lm"]
 
@@ -55,7 +55,7 @@ DEFAULT_N = 8  # pairs per level for one article: the budget's target mean mu
 
 
 def _levels(levels: str | Sequence[str]) -> tuple[str, ...]:
-    from foveate_dspy.levels import parse_levels
+    from foveate_dspy.method.level_names import parse_levels
 
     return parse_levels(levels if isinstance(levels, str) else ",".join(levels))
 
@@ -64,9 +64,9 @@ def _settings(**options: Any) -> RunSettings:
     """RunSettings from keyword options named like its fields (levels and filters may also be
     comma-separated strings, as on the command line; tau, mu and alpha set the budget), so the
     library takes every setting the CLI takes, with the CLI's defaults. Unknown names raise."""
-    from foveate_dspy.budget import BudgetConfig
-    from foveate_dspy.filters import parse_filters
-    from foveate_dspy.runner import RunSettings
+    from foveate_dspy.method.budget import BudgetConfig
+    from foveate_dspy.method.filters import parse_filters
+    from foveate_dspy.runtime.runner import RunSettings
 
     names = {f.name for f in dataclasses.fields(RunSettings)}
     unknown = sorted(set(options) - names - {"tau", "mu", "alpha"})
@@ -100,7 +100,7 @@ def self_foveate(
     re-synthesis of rejected items), with the CLI's defaults. It uses the LM of
     `dspy.configure`/`dspy.context` when called; `program(article=..., n=...)` returns
     Prediction(results=[Item...], level_failures=[...], extractions=[...])."""
-    from foveate_dspy.program import SelfFoveate
+    from foveate_dspy.method.program import SelfFoveate
 
     return SelfFoveate(
         levels=_levels(levels), embedder=embedder, max_retries=max_retries, demo_count=demo_count, reread=reread, resynthesis=resynthesis
@@ -119,7 +119,7 @@ def baseline(name: str, levels: str | Sequence[str] = LEVELS) -> ArticleProgram:
 def make_program(method: str = "self-foveate", **settings: Any) -> ArticleProgram:
     """The program `--method` names, built from settings named like RunSettings' fields (the
     CLI's; e.g. levels="micro,scatter", max_retries=2, reread=False), exactly as the CLI builds it."""
-    from foveate_dspy.methods import build_program
+    from foveate_dspy.method.choice import build_program
 
     return build_program(_settings(method=method, **settings))
 
@@ -130,8 +130,8 @@ def teacher_lm(model: str = "offline", *, api_base: str | None = None, cache: bo
     accepts, and no retries inside DSPy (the program's calls retry with backoff themselves).
     "offline" is the embedded deterministic teacher (rules, not an LLM: for demos and tests).
     Any dspy.LM of your own works too; this one only saves you choosing the settings."""
-    from foveate_dspy.lm import build_lm, check_teacher
-    from foveate_dspy.sampling import NORMAL
+    from foveate_dspy.teachers.model_strings import build_lm, check_teacher
+    from foveate_dspy.teachers.sampling import NORMAL
 
     check_teacher(model, api_base)
     return build_lm(model, {**NORMAL, **sampling}, api_base, cache=cache, max_tokens=max_tokens)
@@ -198,7 +198,7 @@ def generate(
     """`agenerate` for synchronous code: in a script, and in a Jupyter cell too (inside the
     running loop it runs on a private loop in a worker thread, with the caller's DSPy context).
     In async code prefer `await agenerate(...)`, which does not block the loop."""
-    from foveate_dspy.article_program import run_coroutine_sync
+    from foveate_dspy.method.article_program import run_coroutine_sync
 
     return run_coroutine_sync(
         lambda: agenerate(
@@ -230,12 +230,12 @@ async def _generate(
 ) -> list[dict[str, Any]]:
     import dspy
 
-    from foveate_dspy.adapters import build_adapter
-    from foveate_dspy.calls import LIMITER
-    from foveate_dspy.language import AUTO, LANGUAGE_FORCED, OUTPUT_LANGUAGE, detect_language, resolve
-    from foveate_dspy.ratelimit import Backoff, RequestGate
-    from foveate_dspy.sampling import CREATIVE, CREATIVE_CONFIG
-    from foveate_dspy.teacher_settings import per_call
+    from foveate_dspy.teachers.adapters import build_adapter
+    from foveate_dspy.runtime.calls import LIMITER
+    from foveate_dspy.corpus.language import AUTO, LANGUAGE_FORCED, OUTPUT_LANGUAGE, detect_language, resolve
+    from foveate_dspy.runtime.ratelimit import Backoff, RequestGate
+    from foveate_dspy.teachers.sampling import CREATIVE, CREATIVE_CONFIG
+    from foveate_dspy.teachers.settings import per_call
 
     if not isinstance(article, str) or not article.strip():
         raise ValueError("article must be a non-empty string")
@@ -280,7 +280,7 @@ class _InMemoryCorpus:
         self.items, self.text_field, self.id_field, self.limit, self.chunk_tokens = items, text_field, id_field, limit, chunk_tokens
 
     def __iter__(self) -> Iterator[Article]:
-        from foveate_dspy.corpus import Article, CorpusError, Document, _detect_field, _id_of, _text_of, _title_of, chunk_document
+        from foveate_dspy.corpus.readers import Article, CorpusError, Document, _detect_field, _id_of, _text_of, _title_of, chunk_document
 
         count = 0
         for index, item in enumerate(self.items):
@@ -347,7 +347,7 @@ def compile_corpus(
 
     Works in a script and inside a running event loop (Jupyter), where it runs in a worker thread;
     either way it blocks until the run ends."""
-    from foveate_dspy.article_program import call_off_the_loop
+    from foveate_dspy.method.article_program import call_off_the_loop
 
     return call_off_the_loop(
         lambda: _compile_corpus(
@@ -376,11 +376,11 @@ def _compile_corpus(
 
     from foveate_dspy.compile import _concurrency, _fit_to_context
     from foveate_dspy import json_safe
-    from foveate_dspy.corpus import CorpusError, CorpusSource
-    from foveate_dspy.lm import OFFLINE, check_teacher
-    from foveate_dspy.prompt_hygiene import CleanedCorpus
-    from foveate_dspy.runner import run, scan_corpus
-    from foveate_dspy.serving import serve_teacher
+    from foveate_dspy.corpus.readers import CorpusError, CorpusSource
+    from foveate_dspy.teachers.model_strings import OFFLINE, check_teacher
+    from foveate_dspy.corpus.hygiene import CleanedCorpus
+    from foveate_dspy.runtime.runner import run, scan_corpus
+    from foveate_dspy.teachers.serving import serve_teacher
 
     _settings(**settings)  # unknown names and bad levels or filters raise before the corpus is read
     teacher = teacher if teacher is not None else dspy.settings.lm

@@ -11,10 +11,10 @@ import functools
 import sys
 from pathlib import Path
 
-from foveate_dspy.chunking import DEFAULT_CHUNK_TOKENS
-from foveate_dspy.filters import FILTERS, FilterError, parse_filters
-from foveate_dspy.levels import LEVELS, parse_levels
-from foveate_dspy.methods import METHODS
+from foveate_dspy.corpus.chunking import DEFAULT_CHUNK_TOKENS
+from foveate_dspy.method.filters import FILTERS, FilterError, parse_filters
+from foveate_dspy.method.level_names import LEVELS, parse_levels
+from foveate_dspy.method.choice import METHODS
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1  # the run could not be saved (disk full, directory lost); what was committed is safe
@@ -27,6 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Synthesise diverse, difficult, source-grounded instruction/answer pairs from a corpus "
         "with the Self-Foveate method (micro-, scatter- and macro-foveation plus re-synthesis).",
     )
+    _add_input_output(parser)
+    _add_teacher(parser)
+    _add_method(parser)
+    from foveate_dspy.optimize.cli import add_arguments
+    from foveate_dspy.teachers import settings as teacher_settings
+
+    teacher_settings.add_arguments(parser)
+    add_arguments(parser)
+    _add_runtime(parser)
+    return parser
+
+
+def _add_input_output(parser: argparse.ArgumentParser) -> None:
+    """--corpus and its readers, --limit, --out, --force-new."""
     io = parser.add_argument_group("input and output")
     io.add_argument(
         "--corpus",
@@ -59,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start over even though --out holds a run (made with other settings): the old run is moved to --out/superseded-<time>/",
     )
 
+
+def _add_teacher(parser: argparse.ArgumentParser) -> None:
+    """The teacher, where it is served and how it is asked."""
     lm = parser.add_argument_group("teacher")
     lm.add_argument(
         "--teacher",
@@ -102,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lm.add_argument("--cache", action="store_true", help="use DSPy's response cache (off by default: its key ignores --api-base)")
 
+
+def _add_method(parser: argparse.ArgumentParser) -> None:
+    """The method: levels, budgets, re-synthesis, filters."""
     method = parser.add_argument_group("method")
     method.add_argument("--levels", default=",".join(LEVELS), help="comma-separated subset of micro,scatter,macro")
     method.add_argument("--max-retries", type=int, default=5, help="re-synthesis tries per failed item (default 5)")
@@ -143,12 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--rouge-threshold", type=float, default=0.55, help="ROUGE-L above which an instruction is a near-duplicate (default 0.55)")
     method.add_argument("--length-stds", type=float, default=2.0, help="length filter: keep answers within mean ± this many std (default 2)")
 
-    from foveate_dspy import teacher_settings
-    from foveate_dspy.optimize_cli import add_arguments
 
-    teacher_settings.add_arguments(parser)
-    add_arguments(parser)
-
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    """Concurrency, limits, the executor."""
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument(
         "--max-concurrency",
@@ -191,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--ray-batch-size", type=int, help="articles per Ray task, lost and redone together if a worker dies (default 1; more for huge corpora)"
     )
     runtime.add_argument("--quiet", action="store_true", help="no progress display")
-    return parser
+
+
+class UsageError(Exception):
+    """A problem with the command line or its inputs: one line on stderr, exit status 2."""
 
 
 def _fail(message: str) -> int:
@@ -200,80 +220,109 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Read the arguments, check them, open the corpus and the teacher, then run (`_compile`)."""
     args = build_parser().parse_args(argv)
+    from foveate_dspy.teachers.local_server import LocalServerError
+    from foveate_dspy.teachers.serving import serve_teacher
+
+    try:
+        sampling, levels, filters = _checked_options(args)
+        executor, executor_errors = _executor(args)
+        teacher, articles, scan = _open_corpus(args)
+        with serve_teacher(teacher, args.api_base, args.context_tokens) as served:
+            return _compile(args, teacher, served, articles, scan, levels, filters, sampling, executor, executor_errors)
+    except (UsageError, LocalServerError) as exc:
+        return _fail(str(exc))
+
+
+_AT_LEAST = (
+    ("--max-retries", "max_retries", 0),
+    ("--demos", "demos", 0),
+    ("--max-concurrency", "max_concurrency", 1),
+    ("--n-per-level", "n_per_level", 1),
+    ("--limit", "limit", 1),
+    ("--budget-sample", "budget_sample", 2),
+    ("--max-tokens", "max_tokens", 1),
+    ("--max-calls", "max_calls", 1),
+    ("--parse-retries", "parse_retries", 0),
+    ("--context-tokens", "context_tokens", 256),
+    ("--chunk-tokens", "chunk_tokens", 0),
+    ("--ray-workers", "ray_workers", 1),
+    ("--ray-batch-size", "ray_batch_size", 1),
+)
+_POSITIVE = (("--rpm", "rpm"), ("--tpm", "tpm"), ("--request-timeout", "request_timeout"), ("--max-cost-usd", "max_cost_usd"))
+
+
+def _checked_options(args: argparse.Namespace) -> tuple:
+    """(sampling, levels, filters) from the arguments; UsageError names the first bad one."""
     from foveate_dspy.cli_numbers import non_finite
+    from foveate_dspy.corpus.language import AUTO, is_language_code
+    from foveate_dspy.optimize.cli import check_arguments
+    from foveate_dspy.teachers.settings import SamplingError, resolve
 
-    problem = non_finite(args)
-    if problem:
-        return _fail(problem)
+    _raise_if(non_finite(args))
     if not -1.0 <= args.tau <= 1.0 or not args.mu > 0 or not args.alpha >= 0:
-        return _fail(f"--tau must be in [-1, 1] (a cosine), --mu > 0 and --alpha >= 0; got {args.tau:g}, {args.mu:g}, {args.alpha:g}")
-    from foveate_dspy.teacher_settings import SamplingError, resolve
-
+        raise UsageError(f"--tau must be in [-1, 1] (a cosine), --mu > 0 and --alpha >= 0; got {args.tau:g}, {args.mu:g}, {args.alpha:g}")
     try:
         sampling = resolve(args)
-    except SamplingError as exc:
-        return _fail(str(exc))
-    try:
         levels = parse_levels(args.levels)
         filters = parse_filters(args.filters)
-    except (ValueError, FilterError) as exc:
-        return _fail(str(exc))
-    from foveate_dspy.language import AUTO, is_language_code
-
+    except (SamplingError, ValueError, FilterError) as exc:
+        raise UsageError(str(exc)) from None
     if args.output_language != AUTO and not is_language_code(args.output_language):
-        return _fail(f"--output-language must be auto or an ISO 639 code such as de or zh, got {args.output_language!r}")
+        raise UsageError(f"--output-language must be auto or an ISO 639 code such as de or zh, got {args.output_language!r}")
     if not 0 < args.rouge_threshold <= 1 or not args.length_stds > 0:
-        return _fail("--rouge-threshold must be in (0, 1] and --length-stds > 0")
-    from foveate_dspy.optimize_cli import check_arguments
-
-    problem = check_arguments(args)
-    if problem:
-        return _fail(problem)
-    for flag, value, low in (
-        ("--max-retries", args.max_retries, 0),
-        ("--demos", args.demos, 0),
-        ("--max-concurrency", args.max_concurrency, 1),
-        ("--n-per-level", args.n_per_level, 1),
-        ("--limit", args.limit, 1),
-        ("--budget-sample", args.budget_sample, 2),
-        ("--max-tokens", args.max_tokens, 1),
-        ("--max-calls", args.max_calls, 1),
-        ("--parse-retries", args.parse_retries, 0),
-        ("--context-tokens", args.context_tokens, 256),
-        ("--chunk-tokens", args.chunk_tokens, 0),
-        ("--ray-workers", args.ray_workers, 1),
-        ("--ray-batch-size", args.ray_batch_size, 1),
-    ):
+        raise UsageError("--rouge-threshold must be in (0, 1] and --length-stds > 0")
+    _raise_if(check_arguments(args))
+    for flag, name, low in _AT_LEAST:
+        value = getattr(args, name)
         if value is not None and value < low:
-            return _fail(f"{flag} must be >= {low}, got {value}")
-    for flag, value in (("--rpm", args.rpm), ("--tpm", args.tpm), ("--request-timeout", args.request_timeout), ("--max-cost-usd", args.max_cost_usd)):
+            raise UsageError(f"{flag} must be >= {low}, got {value}")
+    for flag, name in _POSITIVE:
+        value = getattr(args, name)
         if value is not None and not value > 0:
-            return _fail(f"{flag} must be > 0, got {value}")
+            raise UsageError(f"{flag} must be > 0, got {value}")
+    return sampling, levels, filters
 
-    from foveate_dspy.corpus import CorpusError, CorpusSource
-    from foveate_dspy.runner import scan_corpus
-    from foveate_dspy.endpoints import EndpointError, parse_endpoints
-    from foveate_dspy.lm import OFFLINE, TeacherError, check_teacher
+
+def _raise_if(problem: str | None) -> None:
+    if problem:
+        raise UsageError(problem)
+
+
+def _executor(args: argparse.Namespace) -> tuple:
+    """(executor, the errors it raises) for --executor; None for this process. Sets args.api_base
+    to the first endpoint's URL."""
+    from foveate_dspy.runtime.endpoints import EndpointError, parse_endpoints
 
     try:
         endpoints = parse_endpoints(args.api_base or [])
     except EndpointError as exc:
-        return _fail(str(exc))
+        raise UsageError(str(exc)) from None
     args.api_base = endpoints[0].url if endpoints else None
-    executor, executor_errors = None, ()
     if args.executor == "ray":
-        from foveate_dspy.ray_executor import RayExecutor, RayRunError, RayUnavailable, import_ray
+        from foveate_dspy.runtime.ray_executor import RayExecutor, RayRunError, RayUnavailable, import_ray
 
         try:
             import_ray()
         except RayUnavailable as exc:
-            return _fail(str(exc))
-        executor, executor_errors = RayExecutor(args.ray_address, args.ray_workers, args.ray_batch_size, endpoints), (RayRunError,)
-    elif len(endpoints) > 1 or any(e.limit for e in endpoints):
-        return _fail("several --api-base endpoints, or URL=LIMIT, need --executor ray")
-    elif args.ray_address or args.ray_workers or args.ray_batch_size:
-        return _fail("--ray-address, --ray-workers and --ray-batch-size need --executor ray")
+            raise UsageError(str(exc)) from None
+        return RayExecutor(args.ray_address, args.ray_workers, args.ray_batch_size, endpoints), (RayRunError,)
+    if len(endpoints) > 1 or any(e.limit for e in endpoints):
+        raise UsageError("several --api-base endpoints, or URL=LIMIT, need --executor ray")
+    if args.ray_address or args.ray_workers or args.ray_batch_size:
+        raise UsageError("--ray-address, --ray-workers and --ray-batch-size need --executor ray")
+    return None, ()
+
+
+def _open_corpus(args: argparse.Namespace) -> tuple:
+    """(teacher, articles, scan): the teachers checked, the corpus read once through."""
+    from foveate_dspy.corpus.hygiene import CleanedCorpus
+    from foveate_dspy.corpus.readers import CorpusError, CorpusSource
+    from foveate_dspy.runtime.runner import scan_corpus
+    from foveate_dspy.teachers.local_server import is_local_teacher
+    from foveate_dspy.teachers.model_strings import OFFLINE, TeacherError, check_teacher
+
     teacher = args.teacher or OFFLINE
     if args.teacher is None:
         print(
@@ -286,36 +335,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.creative_teacher:
             check_teacher(args.creative_teacher, args.creative_api_base)
         corpus = CorpusSource(args.corpus, args.text_field, args.limit, args.id_field, args.hf_dataset, args.split, args.chunk_tokens)
-        from foveate_dspy.prompt_hygiene import CleanedCorpus
-
         # One streaming pass before anything is touched: a bad record is a usage error naming its
         # line, and the count and digest identify the run (the corpus is never held in memory).
         articles = CleanedCorpus(corpus)  # article text cannot inject prompt structure
         scan = scan_corpus(articles)
     except (TeacherError, CorpusError) as exc:
-        return _fail(str(exc))
+        raise UsageError(str(exc)) from None
     if articles.report.describe():
         print(f"note: {articles.report.describe()}", file=sys.stderr)
-
-    from foveate_dspy.local_server import LocalServerError, is_local_teacher
-    from foveate_dspy.serving import serve_teacher
-
     if is_local_teacher(teacher) and args.api_base:
-        return _fail(f"--api-base does not apply to {teacher!r}: a GGUF teacher is served by its own local llama.cpp server")
+        raise UsageError(f"--api-base does not apply to {teacher!r}: a GGUF teacher is served by its own local llama.cpp server")
     if is_local_teacher(args.creative_teacher) and args.creative_teacher != teacher:
-        return _fail("--creative-teacher can be a GGUF file only when it is the --teacher itself")
-    try:
-        with serve_teacher(teacher, args.api_base, args.context_tokens) as served:
-            return _compile(args, teacher, served, articles, scan, levels, filters, sampling, executor, executor_errors)
-    except LocalServerError as exc:
-        return _fail(str(exc))
+        raise UsageError("--creative-teacher can be a GGUF file only when it is the --teacher itself")
+    return teacher, articles, scan
 
 
 def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
     """Why the articles cannot be sent to this teacher (one is longer than its context holds),
     or None. A server would otherwise cut the start of the prompt without a word."""
-    from foveate_dspy.words import word_count
-    from foveate_dspy.serving import ContextError, article_word_limit
+    from foveate_dspy.corpus.words import word_count
+    from foveate_dspy.teachers.serving import ContextError, article_word_limit
 
     if served.context_tokens is None:
         return None
@@ -342,14 +381,25 @@ def _compile(
     args: argparse.Namespace, teacher: str, served, articles, scan, levels, filters, sampling, executor, executor_errors
 ) -> int:
     """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
-    from foveate_dspy.budget import BudgetConfig
-    from foveate_dspy.corpus import CorpusError
-    from foveate_dspy.lm import OFFLINE
-    from foveate_dspy.filters import FilterChain, FilterConfig
-    from foveate_dspy.runner import RunSettings, run
-    from foveate_dspy.store import DuplicateArticle, SettingsMismatch, StoreError
+    settings = _settings(args, teacher, served, levels, filters, sampling)
+    _raise_if(_fit_to_context(args, served, articles))
+    _check_run(args, teacher, settings)
+    if args.dry_run:
+        return _dry_run(args, settings, articles)
+    summary = _run(args, settings, articles, scan, executor, executor_errors)
+    if isinstance(summary, int):
+        return summary
+    _report_summary(summary, Path(args.out))
+    return _report_end(summary)
 
-    settings = RunSettings(
+
+def _settings(args: argparse.Namespace, teacher: str, served, levels, filters, sampling):
+    """The run's settings from the arguments and what the teacher's server said about itself."""
+    from foveate_dspy.method.budget import BudgetConfig
+    from foveate_dspy.method.filters import FilterConfig
+    from foveate_dspy.runtime.runner import RunSettings
+
+    return RunSettings(
         teacher=teacher,
         api_base=served.api_base,
         creative_teacher=args.creative_teacher,
@@ -381,54 +431,67 @@ def _compile(
         output_language=args.output_language,
         sampling=sampling,
     )
-    problem = _fit_to_context(args, served, articles)
-    if problem:
-        return _fail(problem)
-    from foveate_dspy.teacher_settings import build_teachers
+
+
+def _check_run(args: argparse.Namespace, teacher: str, settings) -> None:
+    """What would fail the run, found before the run directory is touched: teacher settings DSPy
+    refuses, a cost limit without prices, an embedding model that cannot load."""
+    from foveate_dspy.runtime.calls import Pricing
+    from foveate_dspy.teachers.model_strings import OFFLINE
+    from foveate_dspy.teachers.settings import build_teachers
 
     try:
         build_teachers(settings)  # DSPy refuses some settings for some models: say so before anything is touched
     except Exception as exc:
-        return _fail(f"cannot use the teacher {teacher!r} with these settings: {' '.join(str(exc).split())[:300]}")
+        raise UsageError(f"cannot use the teacher {teacher!r} with these settings: {' '.join(str(exc).split())[:300]}") from None
     if args.max_cost_usd is not None:
-        from foveate_dspy.calls import Pricing
-
         models = [m for m in (teacher, args.creative_teacher) if m]
         unpriced = sorted(set(models) - Pricing.lookup(models).priced)
         if unpriced:
-            return _fail(f"--max-cost-usd needs prices and LiteLLM has none for {', '.join(unpriced)}; use --max-calls instead")
+            raise UsageError(f"--max-cost-usd needs prices and LiteLLM has none for {', '.join(unpriced)}; use --max-calls instead")
     if settings.n_per_level is None or "micro" in settings.levels or teacher == OFFLINE:
         # Budgets, micro's keyword ranking and the offline teacher embed text: a model that cannot
         # load is a usage error, found before the run directory is touched.
-        from foveate_dspy.embedding import get_embedder
+        from foveate_dspy.method.embedding import get_embedder
 
         try:
             get_embedder(settings.embedder).dimension  # loads the model once for the whole run
         except RuntimeError as exc:
-            return _fail(" ".join(str(exc).split()))
-    if args.dry_run:
-        from foveate_dspy.estimate import describe, estimate_run
-        from foveate_dspy.runner import compute_budgets
+            raise UsageError(" ".join(str(exc).split())) from None
 
-        corpus = list(articles)  # an estimate of the whole run: Algorithm 1 over the whole corpus
-        print(describe(estimate_run(corpus, compute_budgets(corpus, settings), settings), settings), file=sys.stderr)
-        if args.optimize:
-            print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
-        return 0
-    from foveate_dspy.optimize import OptimizeError
-    from foveate_dspy.optimize_cli import prepare
-    from foveate_dspy.signals import sigterm_like_ctrl_c
+
+def _dry_run(args: argparse.Namespace, settings, articles) -> int:
+    """--dry-run: the estimate of the whole run, and no LM call."""
+    from foveate_dspy.runtime.estimate import describe, estimate_run
+    from foveate_dspy.runtime.runner import compute_budgets
+
+    corpus = list(articles)  # an estimate of the whole run: Algorithm 1 over the whole corpus
+    print(describe(estimate_run(corpus, compute_budgets(corpus, settings), settings), settings), file=sys.stderr)
+    if args.optimize:
+        print("note: the estimate leaves out --optimize, which makes up to --optimize-max-calls program runs and their judge calls", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings, articles, scan, executor, executor_errors) -> dict | int:
+    """The run's summary, or the exit status of a run that could not finish."""
+    from foveate_dspy.corpus.readers import CorpusError
+    from foveate_dspy.method.filters import FilterChain
+    from foveate_dspy.optimize.cli import prepare
+    from foveate_dspy.optimize.teleprompt import OptimizeError
+    from foveate_dspy.runtime.runner import run
+    from foveate_dspy.runtime.signals import sigterm_like_ctrl_c
+    from foveate_dspy.runtime.store import DuplicateArticle, SettingsMismatch, StoreError
 
     out = Path(args.out)
     if executor is not None:
         try:
             executor.connect()  # a wrong --ray-address fails here, before the run directory is touched
         except executor_errors as exc:
-            return _fail(str(exc))
+            raise UsageError(str(exc)) from None
     try:
         FilterChain(settings.filters, settings.filter_config)  # reads the noise list: fail before any LM call
         with sigterm_like_ctrl_c():
-            summary = run(
+            return run(
                 articles,
                 out,
                 settings,
@@ -440,7 +503,7 @@ def _compile(
                 scan=scan,
             )
     except (FilterError, OptimizeError, SettingsMismatch, DuplicateArticle, CorpusError) as exc:
-        return _fail(str(exc))
+        raise UsageError(str(exc)) from None
     except executor_errors as exc:
         print(f"error: {exc}; every finished article is saved in {out}, run the same command again to resume", file=sys.stderr)
         return EXIT_RUNTIME
@@ -448,10 +511,14 @@ def _compile(
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     except OSError as exc:
-        return _fail(f"{out}: cannot write the run: {exc.strerror or exc}")
+        raise UsageError(f"{out}: cannot write the run: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         print(f"interrupted: every finished article is saved in {out}; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _report_summary(summary: dict, out: Path) -> None:
+    """The closing lines on stderr: what the run made, what failed and where it is."""
     per_level = ", ".join(f"{k} {v}" for k, v in summary["records_per_level"].items())
     print(
         f"{summary['records']} instructions ({per_level}) from {summary['articles_done']}/{summary['articles']} articles; "
@@ -480,7 +547,6 @@ def _compile(
             f"{str(example.get('reason', ''))[:200]})",
             file=sys.stderr,
         )
-    return _report_end(summary)
 
 
 def _report_end(summary: dict) -> int:

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from foveate_dspy import json_safe
-from foveate_dspy.jsonl import read_objects
+from foveate_dspy.corpus.jsonl import read_objects, write_objects
 
 if TYPE_CHECKING:
-    from foveate_dspy.store import RunStore
+    from foveate_dspy.runtime.store import RunStore
 
 FORMATS = ("jsonl", "alpaca", "sharegpt", "openai-chat", "hf")
 RECORDS = "instructions.jsonl"
@@ -120,9 +120,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
     def write(handle: IO[str]) -> None:
         nonlocal count
-        for record in records:
-            handle.write(json_safe.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
+        count = write_objects(handle, records)
 
     write_atomic(path, write)
     return count
@@ -233,7 +231,7 @@ def open_records(
 ) -> Iterator[tuple[Iterator[dict[str, Any]], Callable[[dict[str, Any]], str | None]]]:
     """(records, article text of a record) of a run directory, its store file, or an
     instructions.jsonl; the records stream from the store (or file) as they are consumed."""
-    from foveate_dspy.store import STORE_NAME, RunStore, StoreError
+    from foveate_dspy.runtime.store import STORE_NAME, RunStore, StoreError
 
     if source.is_file() and source.name != STORE_NAME:
         if include_rejected or with_context:

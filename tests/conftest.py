@@ -52,7 +52,7 @@ def smollm():
 
     Missing pieces fail instead of skipping: CI installs them with `.[test]`, and a silent skip
     would hide that the program never met a real model."""
-    from foveate_dspy.local_server import LocalServer, LocalServerError, gguf_path
+    from foveate_dspy.teachers.local_server import LocalServer, LocalServerError, gguf_path
 
     try:
         server = LocalServer(gguf_path("local")).start()

@@ -16,8 +16,8 @@ from typing import Any
 
 from scripted_lm import OUTPUTS_RE, batch_questions, parse_fields
 
-from foveate_dspy.corpus import Article
-from foveate_dspy.loopback import _content_text
+from foveate_dspy.corpus.readers import Article
+from loopback import _content_text
 
 ARTICLES = [
     Article(

@@ -15,7 +15,7 @@ from typing import Any
 from network_helpers import scripted_teacher
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.loopback import LoopbackServer
+from loopback import LoopbackServer
 
 
 class Probe:

@@ -19,9 +19,9 @@ from typing import Any
 
 from scripted_lm import batch_questions, scripted_lm
 
-from foveate_dspy.corpus import Article
-from foveate_dspy.offline.text import is_stopword
-from foveate_dspy.runner import RunSettings, run
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.corpus.text import is_stopword
+from foveate_dspy.runtime.runner import RunSettings, run
 
 SENTENCES = [
     "Alice Moreau founded Acme Rockets in {year} in Toulouse.",
@@ -136,7 +136,7 @@ def http_reply(body: dict[str, Any]) -> str:
     """The scripted teacher behind the loopback HTTP server: the same replies, in ChatAdapter text."""
     from scripted_lm import OUTPUTS_RE, parse_fields
 
-    from foveate_dspy.loopback import _content_text
+    from loopback import _content_text
 
     messages = body["messages"]  # the loopback server hands responders the whole request body
 

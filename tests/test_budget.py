@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from foveate_dspy.budget import normalise_counts, relevant_word_counts, unique_words
-from foveate_dspy.grouping import build_groups, group_sizes, keywords_needed
+from foveate_dspy.method.budget import normalise_counts, relevant_word_counts, unique_words
+from foveate_dspy.method.grouping import build_groups, group_sizes, keywords_needed
 
 # floor(n/2.5), floor(n/2.25), rest — computed by hand for n = 1..12.
 EXPECTED_SIZES = {

@@ -12,7 +12,7 @@ import pytest
 from network_helpers import ARTICLES, format_reply, read_jsonl, scripted_teacher, signature_of, teacher_reply
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.loopback import Fault, LoopbackServer
+from loopback import Fault, LoopbackServer
 
 
 @pytest.fixture(autouse=True)
@@ -90,10 +90,10 @@ def test_a_provider_without_a_model_is_one_line_before_anything(tmp_path: Path, 
 def test_reasoning_models_can_be_teachers_and_judges(model: str, capsys: pytest.CaptureFixture[str]) -> None:
     """DSPy refuses temperature != 1 and max_tokens < 16000 for them; the settings are adapted with
     a note instead of a traceback (no network: building an LM sends nothing)."""
-    from evals.judging import make_lm
-    from finetune.judging import LLMJudge
-    from foveate_dspy import teacher_settings
-    from foveate_dspy.runner import RunSettings
+    from evals.judges import make_lm
+    from finetune.correctness import LLMJudge
+    from foveate_dspy.teachers import settings as teacher_settings
+    from foveate_dspy.runtime.runner import RunSettings
 
     teacher_settings._NOTED.clear()
     settings = RunSettings(teacher=model, n_per_level=1, max_tokens=2000, sampling=None)
@@ -108,7 +108,7 @@ def test_reasoning_models_can_be_teachers_and_judges(model: str, capsys: pytest.
 
 
 def test_a_reasoning_teacher_runs_a_dry_run_with_a_note(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from foveate_dspy import teacher_settings
+    from foveate_dspy.teachers import settings as teacher_settings
 
     teacher_settings._NOTED.clear()
     out = tmp_path / "run"
@@ -122,7 +122,7 @@ def test_sampling_settings_from_a_file_and_flags(tmp_path: Path) -> None:
     import argparse
 
     from foveate_dspy.compile import build_parser
-    from foveate_dspy.teacher_settings import SamplingError, resolve
+    from foveate_dspy.teachers.settings import SamplingError, resolve
 
     file = tmp_path / "sampling.yaml"
     file.write_text("normal:\n  temperature: 0.3\ncreative:\n  top_p: 0.9\n", encoding="utf-8")
@@ -196,14 +196,14 @@ def test_prompt_markup_in_articles_is_defused_and_reported(tmp_path: Path, capsy
 
 
 def test_template_tokens_from_the_teacher_are_rejected() -> None:
-    from foveate_dspy.validity import rejection_reason
+    from foveate_dspy.method.validity import rejection_reason
 
     assert rejection_reason("Who founded Acme?", "Alice.<|eot_id|>") == "the pair contains prompt markup '<|eot_id|>'"
     assert rejection_reason("Who founded Acme?", "Alice Moreau.") is None
 
 
 def test_provider_error_text_is_redacted_before_it_becomes_feedback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from foveate_dspy.calls import describe_error
+    from foveate_dspy.runtime.calls import describe_error
 
     monkeypatch.setenv("MY_PROVIDER_API_KEY", "custom-secret-value-42")
     error = RuntimeError(

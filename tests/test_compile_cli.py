@@ -74,7 +74,7 @@ def test_missing_text_field_is_named(tmp_path: Path, capsys) -> None:
 
 
 def test_empty_texts_are_skipped_with_a_warning(tmp_path: Path, capsys) -> None:
-    from foveate_dspy.corpus import load_corpus
+    from foveate_dspy.corpus.readers import load_corpus
 
     path = tmp_path / "c.jsonl"
     path.write_text('{"id": "x", "text": "  "}\n{"id": "y", "text": "Real text."}\n', encoding="utf-8")
@@ -83,7 +83,7 @@ def test_empty_texts_are_skipped_with_a_warning(tmp_path: Path, capsys) -> None:
 
 
 def test_text_field_override(tmp_path: Path) -> None:
-    from foveate_dspy.corpus import load_corpus
+    from foveate_dspy.corpus.readers import load_corpus
 
     path = tmp_path / "c.jsonl"
     path.write_text('{"id": "x", "text": "short", "body": "Long body text."}\n', encoding="utf-8")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from resume_helpers import compile_run, read_jsonl
 
-from foveate_dspy.chunking import chunk_text
+from foveate_dspy.corpus.chunking import chunk_text
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.corpus import CorpusError, load_corpus
+from foveate_dspy.corpus.readers import CorpusError, load_corpus
 
 
 def test_jsonl_with_an_id_field(tmp_path: Path) -> None:

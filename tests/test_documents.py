@@ -11,8 +11,8 @@ import pytest
 from documents_helpers import html_page, wrap, write_docx, write_pdf
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.corpus import CorpusError, load_corpus
-from foveate_dspy.documents import read_docx, read_html, read_pdf
+from foveate_dspy.corpus.readers import CorpusError, load_corpus
+from foveate_dspy.corpus.documents import read_docx, read_html, read_pdf
 
 RHINE = (
     "The Rhine is one of the major rivers of Europe and it flows from the Swiss Alps to the North Sea. "

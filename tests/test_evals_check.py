@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evals.cli import main
-from evals.records import InputError
+from evals.inputs import InputError
 from evals.regression import MISSING, NEW, OK, REGRESSED, compare_metrics, parse_overrides, read_metrics
 
 BETTER = {"div": "higher", "lose": "lower"}

@@ -102,7 +102,7 @@ def test_check_flags_by_either_signal_and_counts_shares() -> None:
 
 def test_index_handles_the_whole_dev_set(shared_data) -> None:
     """10,570 crowd questions indexed; a copied question is found whole, in its normalised form."""
-    from evals.records import load_squad_questions
+    from evals.inputs import load_squad_questions
 
     questions = [r.instruction for r in load_squad_questions(shared_data / "squad11_dev_2067.jsonl")]
     index = NgramIndex(questions)

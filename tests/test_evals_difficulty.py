@@ -10,8 +10,8 @@ from evals_helpers import chat_reply, instruction_rows, scripted_lm, write_jsonl
 
 from evals.difficulty import plan_matchups, run_head_to_head
 from evals.heuristics import HeuristicDifficultyJudge, instruction_difficulty
-from evals.judging import DIFFICULTY_SAMPLING, JudgeReply, LLMDifficultyJudge, make_difficulty_judge
-from evals.records import InputError, load_input
+from evals.judges import DIFFICULTY_SAMPLING, JudgeReply, LLMDifficultyJudge, make_difficulty_judge
+from evals.inputs import InputError, load_input
 
 ARTICLE = (
     "The Amazon river flows through Brazil. Its basin covers seven million square kilometres. "

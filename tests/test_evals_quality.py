@@ -7,9 +7,9 @@ from dspy.utils import DummyLM
 from evals_helpers import write_jsonl
 
 from evals.heuristics import HeuristicQualityJudge, rate_completeness, rate_fluency
-from evals.judging import QUALITY_SAMPLING, LLMQualityJudge, make_quality_judge
+from evals.judges import QUALITY_SAMPLING, LLMQualityJudge, make_quality_judge
 from evals.quality import rate_answers
-from evals.records import InputError, load_input
+from evals.inputs import InputError, load_input
 
 
 def qa_set(tmp_path, pairs):

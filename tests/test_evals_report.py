@@ -7,7 +7,7 @@ import json
 import pytest
 from evals_helpers import fake_embedder, instruction_rows, write_jsonl
 
-from evals.records import load_input
+from evals.inputs import load_input
 from evals.report import ReportOptions, build_report, resolve_sample_size, write_report
 
 
@@ -78,7 +78,7 @@ def test_resolve_sample_size(two_methods):
 def test_report_with_an_lm_judge_counts_invalid_replies(tmp_path, two_methods):
     from evals_helpers import chat_reply, scripted_lm
 
-    from evals.judging import LLMDifficultyJudge
+    from evals.judges import LLMDifficultyJudge
 
     def respond(user_text):
         if "Process 0 " in user_text:

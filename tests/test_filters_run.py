@@ -6,10 +6,10 @@ import json
 
 import dspy
 
-from foveate_dspy.corpus import Article
-from foveate_dspy.filters import FilterConfig
-from foveate_dspy.records import Attempt, Item
-from foveate_dspy.runner import RunSettings, run
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.method.filters import FilterConfig
+from foveate_dspy.method.items import Attempt, Item
+from foveate_dspy.runtime.runner import RunSettings, run
 
 NORMAL_ANSWER = "Alice Moreau founded the company in Toulouse in 1990 with two partners."  # 12 words
 PAIRS = {

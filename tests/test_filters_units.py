@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foveate_dspy.filters import (
+from foveate_dspy.method.filters import (
     FilterChain,
     FilterConfig,
     FilterError,
@@ -16,7 +16,7 @@ from foveate_dspy.filters import (
     read_noise_terms,
     rouge_l,
 )
-from foveate_dspy.records import Attempt, Item
+from foveate_dspy.method.items import Attempt, Item
 
 
 def item(i: int, instruction: str, output: str, level: str = "micro", rejection: str | None = None) -> Item:

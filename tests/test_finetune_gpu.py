@@ -23,7 +23,7 @@ def test_qlora_4bit_trains_and_answers(tmp_path: Path, shared_data: Path) -> Non
     from finetune.config import TrainConfig
     from finetune.evaluate import evaluate
     from finetune.generation import Sampling
-    from finetune.judging import OfflineJudge
+    from finetune.correctness import OfflineJudge
     from finetune.train import train
     from finetune_helpers import squad_records, tiny_model, write_instructions
 

@@ -14,7 +14,7 @@ from finetune.cli import build_parser
 from finetune.config import TrainConfig, read_config_file, resolve_config
 from finetune.errors import FinetuneError
 from finetune.prompts import IGNORE_INDEX, encode_example, render_prompt, resolve_prompt_format
-from finetune.records import load_instructions, load_questions
+from finetune.data import load_instructions, load_questions
 
 
 def _write(path: Path, text: str) -> Path:

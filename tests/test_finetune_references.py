@@ -18,8 +18,8 @@ from finetune.decontaminate import Decontamination  # noqa: E402
 from finetune.errors import FinetuneError  # noqa: E402
 from finetune.evaluate import question_instruction  # noqa: E402
 from finetune.generation import Sampling  # noqa: E402
-from finetune.judging import OfflineJudge  # noqa: E402
-from finetune.records import TestQuestion as Question  # noqa: E402
+from finetune.correctness import OfflineJudge  # noqa: E402
+from finetune.data import TestQuestion as Question  # noqa: E402
 from finetune.retrieval import BM25Retriever, Passage, missing_paragraphs  # noqa: E402
 from finetune.train import train  # noqa: E402
 

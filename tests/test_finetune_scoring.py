@@ -6,7 +6,7 @@ import pytest
 from finetune_helpers import scripted_judge_lm
 
 from finetune.evaluate import summarise
-from finetune.judging import CORRECT, INCORRECT, UNPARSEABLE, JudgeInput, LLMJudge, OfflineJudge, ground_truth_text
+from finetune.correctness import CORRECT, INCORRECT, UNPARSEABLE, JudgeInput, LLMJudge, OfflineJudge, ground_truth_text
 from finetune.scoring import best_recall, contains_gold, normalize_answer, token_recall
 
 

@@ -20,7 +20,7 @@ from finetune.config import TrainConfig  # noqa: E402
 from finetune.errors import FinetuneError  # noqa: E402
 from finetune.evaluate import evaluate  # noqa: E402
 from finetune.generation import Sampling  # noqa: E402
-from finetune.judging import UNPARSEABLE, LLMJudge, OfflineJudge  # noqa: E402
+from finetune.correctness import UNPARSEABLE, LLMJudge, OfflineJudge  # noqa: E402
 from finetune.train import train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,14 +15,14 @@ from scripted_lm import scripted_lm
 from evals.diversity import measure_diversity
 from evals.selfbleu import self_bleu_diversity
 from evals.tokenizers import get_tokenizer, tokenize_all
-from foveate_dspy.budget import relevant_word_counts, unique_words
-from foveate_dspy.chunking import Chunk, chunk_text
+from foveate_dspy.method.budget import relevant_word_counts, unique_words
+from foveate_dspy.corpus.chunking import Chunk, chunk_text
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.corpus import Article, load_corpus
-from foveate_dspy.language import SAME_AS_ARTICLE, detect_language
-from foveate_dspy.offline.text import split_sentences
-from foveate_dspy.runner import RunSettings, run
-from foveate_dspy.words import word_count, words
+from foveate_dspy.corpus.readers import Article, load_corpus
+from foveate_dspy.corpus.language import SAME_AS_ARTICLE, detect_language
+from foveate_dspy.corpus.text import split_sentences
+from foveate_dspy.runtime.runner import RunSettings, run
+from foveate_dspy.corpus.words import word_count, words
 
 GERMAN = (
     "Der Rhein ist einer der längsten Flüsse Europas. Er entspringt in den Schweizer Alpen und mündet nach "

@@ -176,7 +176,7 @@ def test_a_baseline_program_called_directly_in_a_script_and_in_a_loop() -> None:
 
 def test_constructors_take_the_clis_settings() -> None:
     from foveate_dspy.baselines.wiki2023 import Wiki2023
-    from foveate_dspy.program import SelfFoveate
+    from foveate_dspy.method.program import SelfFoveate
 
     program = fd.self_foveate("macro,micro", max_retries=0, reread=False)
     assert isinstance(program, SelfFoveate) and [lv.name for lv in program.levels] == ["micro", "macro"]

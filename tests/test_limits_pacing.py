@@ -18,8 +18,8 @@ from dspy.utils.exceptions import (
     LMTransportError,
 )
 
-from foveate_dspy.calls import is_transient, parse_retry_after, retry_after
-from foveate_dspy.ratelimit import Backoff, RequestGate, TokenBucket
+from foveate_dspy.runtime.calls import is_transient, parse_retry_after, retry_after
+from foveate_dspy.runtime.ratelimit import Backoff, RequestGate, TokenBucket
 from signatures.answer import AnswerFromArticle
 
 

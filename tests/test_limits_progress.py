@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from resume_helpers import http_reply, read_jsonl
 
-from foveate_dspy.loopback import LoopbackServer
+from loopback import LoopbackServer
 
 COMPILE = [sys.executable, "-m", "foveate_dspy.compile"]
 

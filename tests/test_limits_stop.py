@@ -10,11 +10,11 @@ import dspy
 import pytest
 from network_helpers import ARTICLES, read_jsonl, scripted_teacher
 
-from foveate_dspy.calls import Pricing, UsageLedger
+from foveate_dspy.runtime.calls import Pricing, UsageLedger
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.loopback import LoopbackServer
-from foveate_dspy.progress import RunProgress
-from foveate_dspy.runner import Tally
+from loopback import LoopbackServer
+from foveate_dspy.runtime.progress import RunProgress
+from foveate_dspy.runtime.runner import Tally
 
 
 @pytest.fixture(scope="module", autouse=True)

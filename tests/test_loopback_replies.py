@@ -1,5 +1,5 @@
 """The loopback server's reply log (the throughput benchmark's priming run) and the caches that keep
-DSPy's per-call lookups cheap (`foveate_dspy.dspy_call_caches`)."""
+DSPy's per-call lookups cheap (`foveate_dspy.runtime.dspy_workarounds.call_caches`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from network_helpers import ARTICLES, read_jsonl, scripted_teacher
 
-from foveate_dspy.loopback import LoopbackServer, ReplyLog
-from foveate_dspy.runner import RunSettings, run
+from loopback import LoopbackServer, ReplyLog
+from foveate_dspy.runtime.runner import RunSettings, run
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,7 @@ def test_a_malformed_reply_log_names_the_file_and_line(tmp_path: Path) -> None:
 def test_the_model_lookup_cache_answers_like_dspy_and_hands_out_copies() -> None:
     from dspy.clients import capabilities, costs, model_metadata
 
-    from foveate_dspy import dspy_call_caches
+    from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
 
     original = dspy_call_caches._MODEL_INFO
     dspy_call_caches.install()
@@ -86,7 +86,7 @@ def test_type_adapters_are_shared_per_type_and_behave_like_new_ones() -> None:
     import pydantic
     from dspy.adapters import utils
 
-    from foveate_dspy import dspy_call_caches
+    from foveate_dspy.runtime.dspy_workarounds import call_caches as dspy_call_caches
 
     dspy_call_caches.install()
     assert utils.TypeAdapter(list[str]) is utils.TypeAdapter(list[str])

@@ -12,8 +12,8 @@ from scripted_lm import scripted_lm
 from foveate_dspy.baselines.self_qa import SelfQA
 from foveate_dspy.baselines.wiki2023 import Wiki2023
 from foveate_dspy.compile import main
-from foveate_dspy.methods import METHODS, build_program, output_levels
-from foveate_dspy.runner import RunSettings
+from foveate_dspy.method.choice import METHODS, build_program, output_levels
+from foveate_dspy.runtime.runner import RunSettings
 
 ARTICLE = (
     "Alice Moreau founded Acme Rockets in 1990 in Toulouse. Bob Chen joined the company in 1995 as chief engineer. "

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from network_helpers import ARTICLES, closed_port_url, read_jsonl, scripted_teacher
 
-from foveate_dspy.loopback import Fault, LoopbackServer, first_tries_of_every_nth
-from foveate_dspy.ratelimit import Backoff
-from foveate_dspy.runner import RunSettings, run
+from loopback import Fault, LoopbackServer, first_tries_of_every_nth
+from foveate_dspy.runtime.ratelimit import Backoff
+from foveate_dspy.runtime.runner import RunSettings, run
 
 FAST = Backoff(max_retries=3, base=0.01, cap=0.05)
 

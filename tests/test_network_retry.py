@@ -13,7 +13,7 @@ import dspy
 import pytest
 from network_helpers import scripted_teacher
 
-from foveate_dspy.calls import (
+from foveate_dspy.runtime.calls import (
     LEDGER,
     LIMITER,
     LIMITS,
@@ -22,9 +22,9 @@ from foveate_dspy.calls import (
     UsageLedger,
     call_predictor,
 )
-from foveate_dspy.lm import build_lm
-from foveate_dspy.loopback import Fault, LoopbackServer
-from foveate_dspy.ratelimit import Backoff, RequestGate
+from foveate_dspy.teachers.model_strings import build_lm
+from loopback import Fault, LoopbackServer
+from foveate_dspy.runtime.ratelimit import Backoff, RequestGate
 from signatures.answer import AnswerFromArticle
 
 ARTICLE = "Acme Rockets was founded in 1990 in Toulouse by Alice Moreau."

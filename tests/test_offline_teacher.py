@@ -9,14 +9,14 @@ import dspy
 import pytest
 from offline_helpers import example_article, using
 
-from foveate_dspy.offline import (
+from foveate_dspy.teachers.offline import (
     OfflineEngine,
     offline_lm,
     register_handler,
     respond_to_messages,
 )
-from foveate_dspy.rhetoric import detect_devices
-from foveate_dspy.offline.text import split_sentences
+from foveate_dspy.method.rhetoric import detect_devices
+from foveate_dspy.corpus.text import split_sentences
 from signatures.answer import AnswerFromArticle, RereadAnswer
 from signatures.judge import CompareDifficulty
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis

@@ -6,14 +6,14 @@ import json
 
 from offline_helpers import example_article
 
-from foveate_dspy.offline.grammar import past_to_base, present_to_base
-from foveate_dspy.offline.keywords import extract_candidates
-from foveate_dspy.offline.protocol import count_tokens, decode_value, format_reply, parse_request
-from foveate_dspy.offline.registry import Call
-from foveate_dspy.rhetoric import detect_devices
-from foveate_dspy.offline.span_questions import classify_span
-from foveate_dspy.offline.text import split_sentences
-from foveate_dspy.offline.workbench import Workbench
+from foveate_dspy.teachers.offline.grammar import past_to_base, present_to_base
+from foveate_dspy.teachers.offline.keywords import extract_candidates
+from foveate_dspy.teachers.offline.protocol import count_tokens, decode_value, format_reply, parse_request
+from foveate_dspy.teachers.offline.registry import Call
+from foveate_dspy.method.rhetoric import detect_devices
+from foveate_dspy.teachers.offline.span_questions import classify_span
+from foveate_dspy.corpus.text import split_sentences
+from foveate_dspy.teachers.offline.workbench import Workbench
 
 
 def test_sentence_splitter_respects_abbreviations_initials_and_decimals():

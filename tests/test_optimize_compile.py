@@ -9,8 +9,8 @@ import pytest
 from scripted_lm import batch_questions, scripted_lm
 
 from foveate_dspy.compile import main
-from foveate_dspy.corpus import Article
-from foveate_dspy.optimize import (
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.optimize.teleprompt import (
     HeuristicJudge,
     OptimizeError,
     OptimizeSettings,
@@ -18,7 +18,7 @@ from foveate_dspy.optimize import (
     load_program,
     optimize_program,
 )
-from foveate_dspy.program import SelfFoveate
+from foveate_dspy.method.program import SelfFoveate
 
 
 def test_bootstrap_offline_end_to_end_saves_and_reloads_a_different_program(repo_root, tmp_path, capsys) -> None:

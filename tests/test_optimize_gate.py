@@ -10,8 +10,8 @@ import pytest
 from network_helpers import ARTICLES, scripted_teacher
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.loopback import Fault, LoopbackServer, first_tries_of_every_nth
-from foveate_dspy.store import RunStore
+from loopback import Fault, LoopbackServer, first_tries_of_every_nth
+from foveate_dspy.runtime.store import RunStore
 
 
 @pytest.fixture(autouse=True)
@@ -85,9 +85,9 @@ def test_the_token_rate_limit_paces_the_optimisations_requests() -> None:
     not the (100 + 256) / 10 = 35.6 s it would wait without the settlement."""
     import dspy
 
-    from foveate_dspy.calls import Pricing, RunLimits, UsageLedger
-    from foveate_dspy.optimize_gate import SyncGate
-    from foveate_dspy.ratelimit import Backoff
+    from foveate_dspy.runtime.calls import Pricing, RunLimits, UsageLedger
+    from foveate_dspy.optimize.gate import SyncGate
+    from foveate_dspy.runtime.ratelimit import Backoff
 
     waits: list[float] = []
     gate = SyncGate(RunLimits(), UsageLedger(Pricing()), None, 4, None, None, Backoff(), sleep=waits.append, tpm=600)

@@ -7,9 +7,9 @@ import json
 import dspy
 import pytest
 
-from foveate_dspy.corpus import Article
-from foveate_dspy.offline.registry import Call
-from foveate_dspy.optimize import (
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.teachers.offline.registry import Call
+from foveate_dspy.optimize.teleprompt import (
     HeuristicJudge,
     OptimizeError,
     ProgramMetric,
@@ -21,9 +21,9 @@ from foveate_dspy.optimize import (
     split_articles,
     summarise,
 )
-from foveate_dspy.optimize_offline import propose_from_feedback, propose_from_tip
-from foveate_dspy.program import SelfFoveate
-from foveate_dspy.records import Attempt, Item, LevelFailure
+from foveate_dspy.optimize.offline_stand_ins import propose_from_feedback, propose_from_tip
+from foveate_dspy.method.program import SelfFoveate
+from foveate_dspy.method.items import Attempt, Item, LevelFailure
 
 ARTICLE = (
     "Alice Moreau founded Acme Rockets in 1990 in Toulouse. Bob Chen joined the company in 1995 as chief "
@@ -168,7 +168,7 @@ def test_program_files_hold_no_lm_and_refuse_a_mismatch(tmp_path) -> None:
 def test_lm_judge_parses_verdicts_counts_bad_replies_and_stays_out_of_traces() -> None:
     from scripted_lm import scripted_lm
 
-    from foveate_dspy.optimize import LMJudge
+    from foveate_dspy.optimize.teleprompt import LMJudge
 
     replies = iter([{"grounded": True, "difficulty": "hard"}, "no idea"])
     lm, engine = scripted_lm(lambda outputs, inputs, call: next(replies))

@@ -7,15 +7,15 @@ import asyncio
 
 import pytest
 
-from foveate_dspy.endpoints import (
+from foveate_dspy.runtime.endpoints import (
     Endpoint,
     EndpointError,
     EndpointPool,
     parse_endpoint,
     parse_endpoints,
 )
-from foveate_dspy.ray_executor import RequestBroker
-from foveate_dspy.runner import RunSettings
+from foveate_dspy.runtime.ray_executor import RequestBroker
+from foveate_dspy.runtime.runner import RunSettings
 
 
 def test_endpoints_parse_with_and_without_limits() -> None:

@@ -12,7 +12,7 @@ import pytest
 from network_helpers import scripted_teacher
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.loopback import LoopbackServer
+from loopback import LoopbackServer
 
 LOCAL_RUN = """
 import sys

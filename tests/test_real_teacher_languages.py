@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from real_llm_helpers import MODEL, run_module, summary, write_corpus
 
-from foveate_dspy.language import detect_language
+from foveate_dspy.corpus.language import detect_language
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from foveate_dspy.refusal import MAX_CHARS, is_refusal, normalise
+from foveate_dspy.method.refusal import MAX_CHARS, is_refusal, normalise
 
 REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "tests" / "data" / "refusals.jsonl"
@@ -180,6 +180,6 @@ def test_cli_usage_error() -> None:
 def test_the_offline_teachers_own_refusal_is_caught() -> None:
     """The offline reader says UNKNOWN_ANSWER below its support threshold (generation); the
     project's one detector must recognise it, as validity and the filters rely on that."""
-    from foveate_dspy.offline.answering import UNKNOWN_ANSWER
+    from foveate_dspy.teachers.offline.answering import UNKNOWN_ANSWER
 
     assert is_refusal(UNKNOWN_ANSWER)

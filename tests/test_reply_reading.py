@@ -9,9 +9,9 @@ import dspy
 import pytest
 from dspy.utils.exceptions import AdapterParseError
 
-from foveate_dspy.adapters import RecoveringChatAdapter, SchemaAdapter, response_format, split_sections
-from foveate_dspy.level import match_by_echo
-from foveate_dspy.replies import as_bool, as_literal, as_string_list, coerce, lenient_json, strip_reasoning
+from foveate_dspy.teachers.adapters import RecoveringChatAdapter, SchemaAdapter, response_format, split_sections
+from foveate_dspy.method.proposals import match_by_echo
+from foveate_dspy.teachers.replies import as_bool, as_literal, as_string_list, coerce, lenient_json, strip_reasoning
 from signatures.answer import AnswerFromArticle
 from signatures.micro import ExtractKeywords, QuestionForAnswer, ReverseSynthesis
 from signatures.scatter import QuestionForGroup
@@ -138,7 +138,7 @@ def test_schema_adapter_sends_its_form_to_the_server() -> None:
 
 
 def test_list_lengths_come_from_the_inputs() -> None:
-    from foveate_dspy.adapters import list_bounds
+    from foveate_dspy.teachers.adapters import list_bounds
     from signatures.scatter import SelectImportantKeywords
 
     assert list_bounds(ExtractKeywords, {"article": "x", "count": 6}) == {"keywords": (1, 6)}
@@ -156,7 +156,7 @@ def test_key_sentences_are_chosen_from_the_article_in_schema_mode() -> None:
     """The schema lists the article's own sentences as the only values a key sentence may take
     (straight double quotes offered as curly ones, which llama-cpp-python's grammar survives),
     never asks for more than there are, and the reply is mapped back to the article's text."""
-    from foveate_dspy.adapters import SchemaAdapter, list_choices, restore_choices
+    from foveate_dspy.teachers.adapters import SchemaAdapter, list_choices, restore_choices
     from signatures.macro import ExtractKeySentences
 
     article = 'Dr. Lee wrote 3.5 pages. "Why?" asked Ann.\nThe end came fast, like a storm.'

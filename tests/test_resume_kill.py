@@ -16,9 +16,9 @@ from pathlib import Path
 from resume_helpers import Teacher, comparable, compile_run, http_reply, make_articles, read_jsonl
 
 from foveate_dspy.export import main as export_main
-from foveate_dspy.loopback import LoopbackServer
-from foveate_dspy.ratelimit import Backoff
-from foveate_dspy.store import RunStore
+from loopback import LoopbackServer
+from foveate_dspy.runtime.ratelimit import Backoff
+from foveate_dspy.runtime.store import RunStore
 
 COMPILE = [sys.executable, "-m", "foveate_dspy.compile"]
 

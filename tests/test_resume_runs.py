@@ -10,12 +10,12 @@ import dspy
 import pytest
 from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
-from foveate_dspy import runner
-from foveate_dspy.budget import BudgetFit
-from foveate_dspy.ratelimit import Backoff
-from foveate_dspy.records import Attempt, Item, LevelFailure
-from foveate_dspy.runner import ArticleResult, is_lm_failure, retry_reason
-from foveate_dspy.store import SettingsMismatch
+from foveate_dspy.runtime import runner
+from foveate_dspy.method.budget import BudgetFit
+from foveate_dspy.runtime.ratelimit import Backoff
+from foveate_dspy.method.items import Attempt, Item, LevelFailure
+from foveate_dspy.runtime.runner import ArticleResult, is_lm_failure, retry_reason
+from foveate_dspy.runtime.store import SettingsMismatch
 
 
 def test_a_finished_run_makes_no_lm_call_and_says_so(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_an_lm_outage_is_retried_not_saved_as_rejections(tmp_path: Path) -> None
 
 def test_a_program_error_is_retried(tmp_path: Path) -> None:
     articles = make_articles(2)
-    from foveate_dspy.methods import build_program
+    from foveate_dspy.method.choice import build_program
 
     real = build_program(runner.RunSettings(n_per_level=2, max_retries=1))
 

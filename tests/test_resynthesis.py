@@ -8,10 +8,10 @@ import json
 import dspy
 import pytest
 
-from foveate_dspy.calls import LEDGER, UsageLedger
-from foveate_dspy.corpus import Article
-from foveate_dspy.program import SelfFoveate
-from foveate_dspy.runner import RunSettings, run
+from foveate_dspy.runtime.calls import LEDGER, UsageLedger
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.method.program import SelfFoveate
+from foveate_dspy.runtime.runner import RunSettings, run
 from scripted_lm import batch_questions, scripted_lm
 
 ARTICLE = (

@@ -1,4 +1,4 @@
-"""The method's rules (foveate_dspy.rules): hand-made passing and failing cases for each."""
+"""The method's rules (foveate_dspy.method.rules): hand-made passing and failing cases for each."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from foveate_dspy.language import answer_language_mismatch
-from foveate_dspy.matching import find_term, locate_sentence
-from foveate_dspy.rules import (
+from foveate_dspy.corpus.language import answer_language_mismatch
+from foveate_dspy.method.matching import find_term, locate_sentence
+from foveate_dspy.method.rules import (
     MAX_ANSWER_WORDS,
     ItemCheck,
     capped,
@@ -22,7 +22,7 @@ from foveate_dspy.rules import (
     repeats_question,
     rule_name,
 )
-from foveate_dspy.support import SUPPORT_THRESHOLD, support_score
+from foveate_dspy.method.support import SUPPORT_THRESHOLD, support_score
 
 DURHAM = (
     "Durham Cathedral was begun in 1093 by the Normans, who replaced a 10th-century church that "

@@ -10,10 +10,10 @@ from dataclasses import replace
 import dspy
 from scripted_lm import batch_questions, scripted_lm
 
-from foveate_dspy.calls import LEDGER, UsageLedger
-from foveate_dspy.corpus import Article
-from foveate_dspy.program import SelfFoveate
-from foveate_dspy.runner import RunSettings, run
+from foveate_dspy.runtime.calls import LEDGER, UsageLedger
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.method.program import SelfFoveate
+from foveate_dspy.runtime.runner import RunSettings, run
 
 ARTICLE = (
     "Alice Moreau founded Acme Rockets in 1990 in Toulouse. Bob Chen joined the company in 1995 as chief engineer. "

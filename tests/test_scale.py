@@ -16,12 +16,12 @@ import pytest
 from resume_helpers import compile_run, make_articles, store_rows
 from scipy import special, stats
 
-from foveate_dspy import budget as budget_module
-from foveate_dspy import corpus as corpus_module
-from foveate_dspy import runner
-from foveate_dspy.budget import BudgetConfig, BudgetFit, RelevanceCounter, article_budgets, unique_words
-from foveate_dspy.corpus import CorpusError, CorpusSource, Document, iter_articles, load_corpus
-from foveate_dspy.store import DuplicateArticle, RunStore, SettingsMismatch
+from foveate_dspy.method import budget as budget_module
+from foveate_dspy.corpus import readers as corpus_module
+from foveate_dspy.runtime import runner
+from foveate_dspy.method.budget import BudgetConfig, BudgetFit, RelevanceCounter, article_budgets, unique_words
+from foveate_dspy.corpus.readers import CorpusError, CorpusSource, Document, iter_articles, load_corpus
+from foveate_dspy.runtime.store import DuplicateArticle, RunStore, SettingsMismatch
 
 MU = 2.0  # a small mean keeps the scripted runs short
 THRESHOLD = 0.16
@@ -237,11 +237,11 @@ def test_a_ray_worker_computes_the_missing_budgets_of_its_batch(embedder: HashEm
     import dspy
     from resume_helpers import Teacher, settings
 
-    from foveate_dspy.budget import ArticleBudget
-    from foveate_dspy.calls import Pricing, RunLimits, UsageLedger
-    from foveate_dspy.methods import build_program
-    from foveate_dspy.ratelimit import RequestGate
-    from foveate_dspy.ray_executor import NO_BUDGET, ArticleWorker
+    from foveate_dspy.method.budget import ArticleBudget
+    from foveate_dspy.runtime.calls import Pricing, RunLimits, UsageLedger
+    from foveate_dspy.method.choice import build_program
+    from foveate_dspy.runtime.ratelimit import RequestGate
+    from foveate_dspy.runtime.ray_executor import NO_BUDGET, ArticleWorker
 
     run_settings = settings(levels=("micro",), n_per_level=None, budget=BudgetConfig(THRESHOLD, MU, 1.0))
     class Broker:  # admits every article, as the broker does when the run has no limit

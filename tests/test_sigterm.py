@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from resume_helpers import http_reply
 
-from foveate_dspy.loopback import LoopbackServer
+from loopback import LoopbackServer
 
 
 def _articles_done(run_dir: Path) -> int:

@@ -15,7 +15,7 @@ from network_helpers import ARTICLES, scripted_teacher
 
 from foveate_dspy.compile import main as compile_main
 from foveate_dspy.export import main as export_main
-from foveate_dspy.loopback import LoopbackServer
+from loopback import LoopbackServer
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from resume_helpers import Teacher, comparable, compile_run, make_articles, read_jsonl, store_rows
 
-from foveate_dspy import store as store_module
-from foveate_dspy.corpus import Article
-from foveate_dspy.store import RunStore, StoreError
+from foveate_dspy.runtime import store as store_module
+from foveate_dspy.corpus.readers import Article
+from foveate_dspy.runtime.store import RunStore, StoreError
 
 
 def _full_disk_after(inserts: int):

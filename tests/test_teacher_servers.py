@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from foveate_dspy.compile import main as compile_main
-from foveate_dspy.output_mode import OutputModeError, resolve
-from foveate_dspy.serving import ContextError, article_word_limit
-from foveate_dspy.server_profile import probe_server
+from foveate_dspy.teachers.output_mode import OutputModeError, resolve
+from foveate_dspy.teachers.serving import ContextError, article_word_limit
+from foveate_dspy.teachers.server_profile import probe_server
 
 
 class _Stub:
@@ -176,7 +176,7 @@ HTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
 def test_a_local_server_that_crashes_on_its_first_token_says_how_to_rebuild(tmp_path: Path, monkeypatch) -> None:
     """A llama.cpp built for instructions the CPU cannot run answers /v1/models, then dies on
     the first generation: the start fails with one message naming the signal and the rebuild."""
-    from foveate_dspy.local_server import PORTABLE_BUILD, LocalServer, LocalServerError
+    from foveate_dspy.teachers.local_server import PORTABLE_BUILD, LocalServer, LocalServerError
 
     (tmp_path / "crashing_server.py").write_text(_CRASHING_SERVER, encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))

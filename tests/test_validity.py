@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foveate_dspy.validity import is_refusal, rejection_reason
+from foveate_dspy.method.validity import is_refusal, rejection_reason
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from foveate_dspy.offline.handlers import ranked_keywords, span_options
-from foveate_dspy.offline.registry import Call, register_handler
-from foveate_dspy.offline.text import find_phrase
-from foveate_dspy.offline.workbench import ArticleView
+from foveate_dspy.teachers.offline.handlers import ranked_keywords, span_options
+from foveate_dspy.teachers.offline.registry import Call, register_handler
+from foveate_dspy.corpus.text import find_phrase
+from foveate_dspy.teachers.offline.workbench import ArticleView
 
 
 def _count(value: Any) -> int:

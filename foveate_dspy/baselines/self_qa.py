@@ -12,12 +12,12 @@ import asyncio
 
 import dspy
 
-from foveate_dspy.answering import AnswerInstruction, answer_proposal
-from foveate_dspy.article_program import ArticleProgram
-from foveate_dspy.calls import CallFailed, call_predictor
-from foveate_dspy.language import output_language
-from foveate_dspy.level import align
-from foveate_dspy.records import Item, LevelFailure
+from foveate_dspy.method.answering import AnswerInstruction, answer_proposal
+from foveate_dspy.method.article_program import ArticleProgram
+from foveate_dspy.runtime.calls import CallFailed, call_predictor
+from foveate_dspy.corpus.language import output_language
+from foveate_dspy.method.proposals import align
+from foveate_dspy.method.items import Item, LevelFailure
 from signatures.baselines import KnowledgeGuidedQuestions
 
 NAME = "self-qa"

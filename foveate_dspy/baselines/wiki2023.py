@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dspy
 
-from foveate_dspy.article_program import ArticleProgram
-from foveate_dspy.calls import CallFailed, call_predictor
-from foveate_dspy.language import output_language
-from foveate_dspy.records import Attempt, Item, LevelFailure
-from foveate_dspy.sampling import current_temperature
-from foveate_dspy.validity import rejection_reason
+from foveate_dspy.method.article_program import ArticleProgram
+from foveate_dspy.runtime.calls import CallFailed, call_predictor
+from foveate_dspy.corpus.language import output_language
+from foveate_dspy.method.items import Attempt, Item, LevelFailure
+from foveate_dspy.teachers.sampling import current_temperature
+from foveate_dspy.method.validity import rejection_reason
 from signatures.baselines import ExtractQAPairs
 
 NAME = "wiki2023"

@@ -1,0 +1,1 @@
+"""Corpus I/O: readers, documents and page text, chunking, words, languages, JSONL, prompt hygiene."""
