@@ -297,9 +297,12 @@ def iter_documents(
     return iter_jsonl(path, text_field, id_field)
 
 
-def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> list[Article]:
+def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, languages: bool = True) -> list[Article]:
     """The articles of one document: one per chunk. A document that fits in one chunk keeps its
-    id; the chunks of a longer one are `<id>#chunk<k>` (k from 0)."""
+    id; the chunks of a longer one are `<id>#chunk<k>` (k from 0). With `languages`, each chunk's
+    language is detected into its `source`; `compile` leaves that to the run (runner._run_article),
+    since detection is nine tenths of the CPU a read costs and a run reads its corpus before its
+    first LM call."""
     chunks = chunk_text(document.text, chunk_tokens)
     articles = []
     for index, chunk in enumerate(chunks):
@@ -311,8 +314,9 @@ def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS)
             "chunks": len(chunks),
             "char_start": chunk.start,
             "char_end": chunk.end,
-            "language": detect_language(chunk.text),
         }
+        if languages:
+            source["language"] = detect_language(chunk.text)
         articles.append(Article(article_id, chunk.text, document.title, source))
     return articles
 
@@ -326,6 +330,7 @@ def iter_articles(
     hf_dataset: str | None = None,
     split: str | None = None,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    languages: bool = True,
 ) -> Iterator[Article]:
     """The articles of a corpus, one at a time (the first `limit` when given: reading stops
     there, so `--limit 10` on a 50 GB file reads ten records), long documents chunked into
@@ -339,7 +344,7 @@ def iter_articles(
     if limit is not None and limit <= 0:
         return
     for document in iter_documents(path, text_field, id_field, hf_dataset, split):
-        pieces = chunk_document(document, chunk_tokens)
+        pieces = chunk_document(document, chunk_tokens, languages)
         if not pieces:
             print(f"warning: {document.where}: empty text in article {document.id!r}, skipped", file=sys.stderr)
         for article in pieces:
@@ -355,7 +360,8 @@ def iter_articles(
 class CorpusSource:
     """A corpus as the arguments that read it: iterating it streams the articles afresh each
     time (`iter_articles`), so a run can read a corpus twice (once to check it, once to store it)
-    without ever holding it."""
+    without ever holding it. `languages` is off: a run detects an article's language when it runs
+    it (`chunk_document`)."""
 
     path: str | Path | None = None
     text_field: str | None = None
@@ -364,6 +370,7 @@ class CorpusSource:
     hf_dataset: str | None = None
     split: str | None = None
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    languages: bool = False
 
     def __iter__(self) -> Iterator[Article]:
         return iter_articles(
@@ -374,6 +381,7 @@ class CorpusSource:
             hf_dataset=self.hf_dataset,
             split=self.split,
             chunk_tokens=self.chunk_tokens,
+            languages=self.languages,
         )
 
 

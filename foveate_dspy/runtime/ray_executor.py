@@ -50,7 +50,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from foveate_dspy.runtime.admission import ADMISSION, ArticleAdmission, History
@@ -130,6 +130,7 @@ class Outcome:
     n: int | None = None  # the budget the worker computed for it (Algorithm 1's stored fit), if it did
     setup_error: str | None = None  # the worker could not build the program: the run stops
     closed: str | None = None  # admission closed (no article fits in what the limit leaves): not started
+    language: str | None = None  # the article's language, detected as it ran
     extractions: list[ExtractionLog] = field(default_factory=list)  # per level: drops and shortfall
 
 
@@ -454,7 +455,15 @@ class ArticleWorker:
                 return pickle.dumps(Outcome(calls=log.calls, stopped=self.limits.stopped or "stopped at a limit"))
             kept, cost = result.error is None, UsageLedger.totals(log).cost_usd
             return pickle.dumps(
-                Outcome(result.items, result.level_failures, result.error, log.calls, n=n if computed else None, extractions=result.extractions)
+                Outcome(
+                    result.items,
+                    result.level_failures,
+                    result.error,
+                    log.calls,
+                    n=n if computed else None,
+                    extractions=result.extractions,
+                    language=result.article.source.get("language"),
+                )
             )
         finally:
             self.broker.leave_article.remote(key, kept, cost)
@@ -602,6 +611,8 @@ class RayExecutor:
                     limits.stop(outcome.stopped)
                     continue
                 computed = outcome.n is not None
+                if outcome.language is not None and "language" not in article.source:
+                    article = replace(article, source={**article.source, "language": outcome.language})
                 work = Work.article(article.id)
                 record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
                 result = ArticleResult(

@@ -342,8 +342,11 @@ def retry_reason(result: ArticleResult) -> str | None:
 async def _run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
     ledger = ArticleLedger.under(LEDGER.get())
     LEDGER.set(ledger)  # only in this article's task: asyncio tasks run in a copy of the context
-    detected = article.source.get("language") or (detect_language(article.text) if output_language == AUTO else None)
-    OUTPUT_LANGUAGE.set(resolve(output_language, detected))
+    language = article.source.get("language")
+    if "language" not in article.source:  # detected as the article runs, not as the corpus is read
+        language = detect_language(article.text)
+        article = replace(article, source={**article.source, "language": language})
+    OUTPUT_LANGUAGE.set(resolve(output_language, language if output_language == AUTO else None))
     LANGUAGE_FORCED.set(output_language != AUTO)
     result = ArticleResult(article, n, usage=ledger)
     try:
