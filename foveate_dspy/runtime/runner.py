@@ -264,11 +264,6 @@ def scan_corpus(articles: Iterable[Article]) -> CorpusScan:
     return digest.scan()
 
 
-def corpus_digest(articles: Iterable[Article]) -> str:
-    """sha256 over the articles' ids and texts, in order (titles and file paths are not output)."""
-    return scan_corpus(articles).sha256
-
-
 def program_digest(program: dspy.Module) -> str | None:
     """sha256 of the program's prompts and demos (a loaded or optimised program differs)."""
     try:
@@ -278,10 +273,9 @@ def program_digest(program: dspy.Module) -> str | None:
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def shaping_settings(settings: RunSettings, articles: Iterable[Article] | CorpusScan, program: dspy.Module) -> dict[str, Any]:
+def shaping_settings(settings: RunSettings, scan: CorpusScan, program: dspy.Module) -> dict[str, Any]:
     """Everything that decides what a run outputs, as stored with the run and compared on resume."""
     data = {key: value for key, value in settings.public().items() if key not in RUNTIME_SETTINGS}
-    scan = articles if isinstance(articles, CorpusScan) else scan_corpus(articles)
     data["corpus"] = {"articles": scan.articles, "sha256": scan.sha256[:16]}
     data["program_sha256"] = (program_digest(program) or "unknown")[:16]
     return data
