@@ -439,10 +439,12 @@ class ArticleWorker:
         (the driver sent NO_BUDGET), and goes back to be stored."""
         if self.limits.stopped:
             return pickle.dumps(Outcome(stopped=self.limits.stopped))
-        key = uuid.uuid4().hex
-        closed = await self.broker.enter_article.remote(self.token, key, n)
-        if closed is not None:
-            return pickle.dumps(Outcome(closed=closed))
+        # Admission only matters under a call or cost limit: without one, no round trip per article.
+        key = uuid.uuid4().hex if self.settings.max_calls is not None or self.settings.max_cost_usd is not None else None
+        if key is not None:
+            closed = await self.broker.enter_article.remote(self.token, key, n)
+            if closed is not None:
+                return pickle.dumps(Outcome(closed=closed))
         ADMITTED.set(key)
         log = CallLog.under(self.ledger)
         LEDGER.set(log)
@@ -466,7 +468,8 @@ class ArticleWorker:
                 )
             )
         finally:
-            self.broker.leave_article.remote(key, kept, cost)
+            if key is not None:
+                self.broker.leave_article.remote(key, kept, cost)
 
 
 # --- the driver ------------------------------------------------------------------------------
