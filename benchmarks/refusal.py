@@ -3,11 +3,13 @@
     python benchmarks/refusal.py                       # figures per split, tune mistakes listed
     python benchmarks/refusal.py --baseline 70f7af9    # also the detector of that git revision
     python benchmarks/refusal.py --json refusal.json   # also save the figures
+    python benchmarks/refusal.py --train               # refit foveate_dspy/data/refusal_model.json
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese. Its split was fixed by a seeded hash of each text before any rule was written; the rules
-are tuned on `tune` only. So this script lists the mistakes on `tune` and only counts those on
+Chinese, written in seven batches. `heldout` is half of the seventh batch (v7, split by a seeded hash
+of each text), written by someone who had not seen the classifier; the rules and the embedding
+model (`--train`) are tuned on `tune` only. So this script lists the mistakes on `tune` and only counts those on
 `heldout`: reading the held-out mistakes would turn the held-out figures into tune figures.
 
 `--baseline REV` loads `foveate_dspy/validity.py` as it was at git revision REV and measures its
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +32,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT / "tests" / "data" / "refusals.jsonl"
+MODEL = REPO_ROOT / "foveate_dspy" / "data" / "refusal_model.json"
 SPLITS = ("tune", "heldout")
 
 
@@ -104,16 +108,63 @@ def measure(name: str, detect: Callable[[str], bool], rows: list[dict[str, str]]
     return result
 
 
+THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
+MIN_PRECISION = 0.975  # the threshold: the lowest whose cross-validated precision reaches this
+L2 = 0.1
+
+
+def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
+    """Fit the embedding half of the classifier on the tune split and choose its threshold.
+
+    The logistic regression is fitted on the tune answers the rules' gate passes (a word of
+    negation or absence, no cue overruled by content): those are the only answers it is asked
+    about. Its threshold is the lowest at which rules-then-model, each answer scored by a fit that
+    left its writing batch out, keeps precision >= MIN_PRECISION on tune."""
+    import numpy as np
+
+    from foveate_dspy.method import refusal
+    from foveate_dspy.method.embedding import DEFAULT_EMBEDDER, get_embedder
+    from foveate_dspy.method.refusal_model import RefusalModel, fit_weights, held_out_probabilities
+
+    tune = [r for r in rows if r["split"] == "tune"]
+    texts = [refusal.prepared(r["text"]) for r in tune]
+    verdicts = [refusal.rule_verdict(t) if re.search(r"\w", t) else True for t in texts]
+    gated = np.array([v is not False and bool(refusal._MAY_DECLINE.search(t)) for v, t in zip(verdicts, texts)])
+    asked = np.array([v is None for v in verdicts]) & gated
+    labels = np.array([r["label"] == "refusal" for r in tune], dtype=float)
+    vectors = get_embedder(DEFAULT_EMBEDDER).encode(texts)
+    groups = [r["batch"] for r in tune]
+    probability = np.zeros(len(tune))
+    probability[gated] = held_out_probabilities(vectors[gated], labels[gated], [g for g, a in zip(groups, gated) if a], L2)
+    chosen, table = None, []
+    for threshold in THRESHOLDS:
+        predicted = [bool(v) if v is not None else bool(a and p >= threshold) for v, a, p in zip(verdicts, asked, probability)]
+        figures = scores(tune, predicted)
+        table.append({"threshold": threshold, **figures})
+        print(f"  threshold {threshold:.2f}: cross-validated tune precision {figures['precision']:.3f} recall {figures['recall']:.3f}")
+        if chosen is None and figures["precision"] >= MIN_PRECISION:
+            chosen = threshold
+    chosen = THRESHOLDS[-1] if chosen is None else chosen
+    weights, bias = fit_weights(vectors[gated], labels[gated], L2)
+    model = RefusalModel(DEFAULT_EMBEDDER, tuple(round(float(w), 6) for w in weights), round(bias, 6), chosen, L2, int(gated.sum()))
+    out.write_text(model.to_json(), encoding="utf-8")
+    print(f"wrote {out}: fitted on {int(gated.sum())} gated tune answers, threshold {chosen}")
+    return {"threshold": chosen, "cross_validation": table}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="labelled JSONL (text, label, split, lang)")
     parser.add_argument("--baseline", metavar="REV", help="also measure is_unknown_answer at this git revision")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--train", action="store_true", help=f"refit {MODEL} on the tune split first")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
+    rows = load(args.data)
+    if args.train:
+        train(rows, MODEL)
     from foveate_dspy.method.refusal import is_refusal
 
-    rows = load(args.data)
     print(f"{args.data}: {len(rows)} answers ({sum(r['label'] == 'refusal' for r in rows)} refusals)")
     results = [measure("is_refusal", is_refusal, rows, show_mistakes=True)]
     if args.baseline:

@@ -89,7 +89,8 @@ def _rows() -> list[dict[str, str]]:
 
 
 def test_labelled_set_shape_and_fixed_split() -> None:
-    """The split is the seeded hash rule decided before tuning: moving an example breaks this."""
+    """Batches v1-v6 are all tune; the blind-written v7 was split by a seeded hash before any
+    tuning on it: moving an example breaks this."""
     rows = _rows()
     assert len(rows) >= 300
     assert len({r["text"] for r in rows}) == len(rows)
@@ -97,8 +98,12 @@ def test_labelled_set_shape_and_fixed_split() -> None:
     assert 0.4 <= refusals / len(rows) <= 0.6
     assert sum(r["lang"] in ("de", "zh") for r in rows) >= 24
     for row in rows:
-        digest = hashlib.sha256(("refusal-split-v1\n" + row["text"]).encode()).digest()
-        assert row["split"] == ("heldout" if digest[0] % 3 == 0 else "tune"), row["text"]
+        if row["batch"] != "v7":
+            assert row["split"] == "tune", row["text"]
+            continue
+        digest = int(hashlib.sha256(("refusal-v7:" + row["text"]).encode()).hexdigest(), 16)
+        assert row["split"] == ("heldout" if digest % 2 else "tune"), row["text"]
+    assert sum(r["split"] == "heldout" for r in rows) >= 300
 
 
 def _figures(split: str) -> tuple[float, float]:
@@ -110,11 +115,11 @@ def _figures(split: str) -> tuple[float, float]:
     return tp / (tp + fp), tp / (tp + fn)
 
 
-# What the rules measured on the held-out split when they were frozen (precision 0.969, recall
-# 0.892), rounded down: the CI guard against a change that makes the classifier worse.
-MEASURED_PRECISION_FLOOR = 0.96
-MEASURED_RECALL_FLOOR = 0.89
-# Issue 12's targets, which these rules do not reach (README, "Refusals").
+# What rules + embedding model measured on the held-out split when frozen (precision 0.974,
+# recall 0.937), rounded down: the CI guard against a change that makes the classifier worse.
+MEASURED_PRECISION_FLOOR = 0.97
+MEASURED_RECALL_FLOOR = 0.93
+# Issue 12's targets, which the classifier does not reach on this split (README, "Refusals").
 TARGET_PRECISION = 0.97
 TARGET_RECALL = 0.95
 
@@ -125,16 +130,37 @@ def test_heldout_figures_do_not_regress() -> None:
     assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out recall 0.892 and precision 0.969 fall short of issue 12's targets")
+@pytest.mark.xfail(strict=True, reason="held-out recall 0.937 (precision 0.974) falls short of issue 12's 0.95")
 def test_heldout_targets() -> None:
     precision, recall = _figures("heldout")
     assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
 
 
 def test_tune_split_is_learnt() -> None:
-    """The rules were tuned on this split; a change that loses it has broken a known case."""
+    """Rules and model were tuned on this split (tune precision 0.986, recall 0.984 when frozen);
+    a change that loses much of it has broken known cases."""
     precision, recall = _figures("tune")
-    assert precision == 1.0 and recall == 1.0, f"tune precision {precision:.3f}, recall {recall:.3f}"
+    assert precision >= 0.98 and recall >= 0.98, f"tune precision {precision:.3f}, recall {recall:.3f}"
+
+
+def test_short_answers_without_a_word_of_absence_never_reach_the_model() -> None:
+    """Short answers sit near stock refusals in embedding space; with no negation, absence or
+    apology word they are answers, whatever the model would say."""
+    for answer in ("Tuesday", "42%", "Paris.", "Yes.", "Queen Victoria", "1066"):
+        assert not is_refusal(answer), answer
+
+
+def test_rephrased_refusals_the_rules_have_no_cue_for() -> None:
+    """Written for this test: refusals the rules have no pattern for (checked below), caught by
+    the embedding half; and genuine answers with the same negation words."""
+    from foveate_dspy.method.refusal import prepared, rule_verdict
+
+    refusals = ["Not in context.", "The reader is never informed of that.", "That detail never comes up.", "Nothing about that here."]
+    for answer in refusals:
+        assert rule_verdict(prepared(answer)) is None, answer
+        assert is_refusal(answer), answer
+    for answer in ("No, the treaty was never ratified.", "Nothing survived the fire except the bell tower."):
+        assert not is_refusal(answer), answer
 
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,11 +6,11 @@ teaches the student to refuse; a genuine answer taken for a refusal wastes a tea
 biases the set against answers that mention what is unknown. Both mistakes are measured on a
 hand-written labelled set (tests/data/refusals.jsonl, `python benchmarks/refusal.py`).
 
-Rules, not a model: they cost well under a millisecond per answer and import nothing heavy, so
-every caller (and `python -m foveate_dspy.method.validity`) can afford them. Adding a logistic regression
-over the bundled MiniLM embeddings gained little on the held-out split (README, "Refusals") for
-the price of torch. The rules look for a *cue* that the answer is about the source's silence or
-the answerer's ignorance rather than about the world:
+Rules first, then a model. The rules cost well under a millisecond and decide most answers; an
+answer they find no cue in but that holds a word of negation or absence goes to a logistic
+regression over its MiniLM embedding (`refusal_model.py`), because refusals keep being written in
+phrasings no rule names. The rules look for a *cue* that the answer is about the source's silence
+or the answerer's ignorance rather than about the world:
 
 - the source is the subject of a negated telling verb ("the passage doesn't say", "the article
   makes no reference to", "der Text erwähnt das nicht", "文中没有提到");
@@ -191,7 +191,9 @@ _CUES_EN = [
 _STOCK = re.compile(
     r"^(?:unknown|unclear|undetermined|uncertain|unanswerable|unsure|unspecified|unstated|unmentioned|unknowable|indeterminate|"
     r"not\s+sure|not\s+certain|not\s+(?:answerable|determinable)|no\s+way\s+to\s+(?:know|tell|say)|n/?a|n\.\s?a|none\s+given|"
-    r"no\s+idea|no\s+clue|no\s+answer|no\s+mention|no\s+(?:information|info|data|details?)(?:\s+(?:given|provided|available))?|"
+    r"no\s+idea|no\s+clue|no\s+answer(?:\s+found)?|no\s+mention|none\s+(?:mentioned|stated|specified)|nothing\s+(?:found|given|stated|mentioned)|"
+    r"not\s+(?:enough|sufficient)\s+(?:information|info|context|data|details?)|not\s+determinable|k\.\s?a|"
+    r"no\s+(?:information|info|data|details?)(?:\s+(?:given|provided|available))?|"
     rf"{_NOUN}\s+(?:is\s+|are\s+)?not\s+{_PASSIVE}|"
     rf"not\s+(?:\w+\s+)?{_PASSIVE}|not\s+applicable|not\s+(?:in|here)|"
     r"(?:cannot|can't|can\s+not)\s+(?:say|tell|answer|be\s+(?:determined|answered|known|said))(?:\s+(?:that|this|it))?|"
@@ -200,7 +202,7 @@ _STOCK = re.compile(
     r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|"
     r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明)$"
 )
-_STOCK_TAIL = re.compile(rf"\s*(?:,\s*)?(?:anywhere\s+)?(?:in|from|by|within|according\s+to|based\s+on)\s+{_SOURCE}\s*$")
+_STOCK_TAIL = re.compile(rf"\s*(?:,\s*)?(?:anywhere\s+)?(?:in|from|by|within|according\s+to|based\s+on)\s+(?:{_SOURCE}|{_SOURCE_NOUN})\s*$")
 _LABEL = re.compile(r"^(?:answer|response|a)\s*:\s*")
 
 _DE_SOURCE = r"(?:text(?:es|s)?|artikel(?:s)?|abschnitt(?:s|es)?|passage|absatz(?:es)?|dokument(?:s|es)?|auszug(?:s|es)?|beitrag(?:s|es)?|quelle|textstelle)"
@@ -215,20 +217,22 @@ _CUES_DE = [
      r"keine\s+(?:informationen|angaben?|hinweise|auskunft)\b"),
     r"\b(?:dazu|daruber|darüber|hierzu)\b[^.;!?]*?\bkeine\s+(?:informationen|angaben?|hinweise|auskunft)\b",
     rf"\b(?:der|die|das)\s+{_DE_SOURCE}\s+l(?:a|ä)sst\b[^.;!?]*?\boffen\b",
-    rf"\b(?:der|die|das)\s+{_DE_SOURCE}\s+schweigt\b",
+    rf"\b(?:der|die|das)\s+{_DE_SOURCE}\s+schweigt\b|\b(?:dazu|daruber|darüber|hierzu)\s+schweigt\b",
+    r"\bnirgends\s+(?:\w+\s+)?(?:erwähnt|erwahnt|genannt|angegeben|beschrieben)\b|\bsteht\s+(?:da\s+|dort\s+|hier\s+)?(?:leider\s+)?nicht\s+drin\b",
     (r"\b(?:wird|werden|ist|sind|wurde|wurden)\s+(?:\w+\s+){0,3}?nicht\s+(?:gesagt|erwähnt|erwahnt|genannt|angegeben|beschrieben|"
      r"erklärt|mitgeteilt|erläutert|ausgeführt|thematisiert|behandelt)\s*[.!]?$"),
     r"\bnicht\s+die\s+rede\b",
 ]
-_ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上文|本文|这段|该文|文段|资料)"
-_ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|关于|相关|答案|回答)"
+_ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上下文|上文|本文|这段|该文|文段|资料)"
+_ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|透露|关于|相关|答案|回答)"
 _CUES_ZH = [
     rf"{_ZH_SOURCE}[^。；！？]*?{_ZH_SILENT}",
     r"我(?:并)?不知道",
     r"无法(?:从|根据|由)[^。；！？]*?(?:确定|回答|得知|判断|知道|得出|看出)",
     r"(?:找不到|没有|无)(?:相关)?答案",
     rf"{_ZH_SOURCE}[^。；！？]*?(?:找不到|查不到|看不到|无法找到)",
-    r"找不到(?:相关|这个|该|任何)?(?:信息|答案|内容)",
+    r"(?:找不到|没有找到|没找到)(?:相关|这个|该|任何)?(?:的)?(?:信息|答案|内容)",
+    r"无法确定(?:答案|这一点)",
     r"无法回答(?:这个|该|此)?问题|我无法回答",
     r"只字未提|只字不提|未置一词",
 ]
@@ -288,18 +292,25 @@ def _content(segment: str) -> bool:
     return len(_WORD.findall(segment)) >= _CONTENT_WORDS
 
 
-def is_refusal(answer: str) -> bool:
-    """True when the answer declines to answer (see the module docstring for what counts)."""
-    text = normalise(answer[:MAX_CHARS])
-    if not re.search(r"\w", text):
-        return True  # empty, whitespace or punctuation only: nothing is answered
-    text = _blank_quotes(text)
+# A word of negation, absence or apology: without one, an answer the rules found no cue in is an
+# answer ("Paris.", "42%"), and the embedding model is not asked (short answers sit close to
+# stock refusals in embedding space).
+_MAY_DECLINE = re.compile(
+    r"(?:\b(?:not|no|never|nothing|none|nowhere|cannot|unknown|unclear|uncertain|unspecified|unstated|"
+    r"unmentioned|insufficient|n/?a|without|lacks?|lacking|missing|absent|silent|sorry|unfortunately|unable|"
+    r"impossible|nicht|kein\w*|nichts|nirgends|unbekannt|unklar|leider|schweigt|k\.\s?a)\b|n't|[没无未不否非])"
+)
+
+
+def rule_verdict(text: str) -> bool | None:
+    """The rules on a normalised, quote-blanked answer: True (a refusal cue stands), False (every
+    cue is answered by content after it, or conceded), None (no cue: the rules cannot tell)."""
     if _is_stock(text):
         return True
     segments = _segments(text)
     cued = [i for i, segment in enumerate(segments) if _has_cue(segment)]
     if not cued:
-        return False
+        return None
     for i in cued:
         after = segments[i + 1 :]
         before = segments[:i]
@@ -308,3 +319,24 @@ def is_refusal(answer: str) -> bool:
         if not (answered_after or conceded):
             return True
     return False
+
+
+def prepared(answer: str) -> str:
+    """What both halves of the classifier read: the start of the answer, normalised, quotes blanked."""
+    return _blank_quotes(normalise(answer[:MAX_CHARS]))
+
+
+def is_refusal(answer: str) -> bool:
+    """True when the answer declines to answer (see the module docstring for what counts)."""
+    text = prepared(answer)
+    if not re.search(r"\w", text):
+        return True  # empty, whitespace or punctuation only: nothing is answered
+    verdict = rule_verdict(text)
+    if verdict is not None:
+        return verdict
+    if not _MAY_DECLINE.search(text):
+        return False
+    from foveate_dspy.method.refusal_model import bundled_model
+
+    model = bundled_model()
+    return bool(model.probabilities([text])[0] >= model.threshold)
