@@ -280,7 +280,7 @@ class _InMemoryCorpus:
         self.items, self.text_field, self.id_field, self.limit, self.chunk_tokens = items, text_field, id_field, limit, chunk_tokens
 
     def __iter__(self) -> Iterator[Article]:
-        from foveate_dspy.corpus.readers import Article, CorpusError, Document, _detect_field, _id_of, _text_of, _title_of, chunk_document
+        from foveate_dspy.corpus.readers import Article, CorpusError, Document, chunk_document, record_document
 
         count = 0
         for index, item in enumerate(self.items):
@@ -290,9 +290,7 @@ class _InMemoryCorpus:
             elif isinstance(item, str):
                 pieces = chunk_document(Document(f"article-{index}", item, None, where, {"index": index}), self.chunk_tokens)
             elif isinstance(item, Mapping):
-                record = dict(item)
-                text = _text_of(record, _detect_field(record, self.text_field, where), where)
-                doc = Document(_id_of(record, self.id_field, f"article-{index}", where), text, _title_of(record), where, {"index": index})
+                doc = record_document(dict(item), self.text_field, self.id_field, f"article-{index}", where, {"index": index})
                 pieces = chunk_document(doc, self.chunk_tokens)
             else:
                 raise CorpusError(f"{where}: expected a str, a mapping or a corpus.Article, got {type(item).__name__}")
@@ -374,13 +372,12 @@ def _compile_corpus(
 ) -> dict[str, Any]:
     import dspy
 
-    from foveate_dspy.compile import _concurrency, _fit_to_context
     from foveate_dspy import json_safe
     from foveate_dspy.corpus.readers import CorpusError, CorpusSource
     from foveate_dspy.teachers.model_strings import OFFLINE, check_teacher
     from foveate_dspy.corpus.hygiene import CleanedCorpus
     from foveate_dspy.runtime.runner import run, scan_corpus
-    from foveate_dspy.teachers.serving import serve_teacher
+    from foveate_dspy.teachers.serving import fit_to_context, request_concurrency, serve_teacher
 
     _settings(**settings)  # unknown names and bad levels or filters raise before the corpus is read
     teacher = teacher if teacher is not None else dspy.settings.lm
@@ -413,10 +410,10 @@ def _compile_corpus(
             teacher=teacher,
             api_base=served.api_base,
             context_tokens=served.context_tokens,
-            max_concurrency=_concurrency(settings.pop("max_concurrency", None), served.slots),
+            max_concurrency=request_concurrency(settings.pop("max_concurrency", None), served.slots),
             **settings,
         )
-        problem = _fit_to_context(_Args(run_settings.max_tokens), served, articles)  # type: ignore[arg-type]
+        problem = fit_to_context(served, articles, run_settings.max_tokens)
         if problem:
             raise CorpusError(problem)
         summary = run(
@@ -433,10 +430,3 @@ def _compile_corpus(
         )
     # As summary.json holds it (lists, not tuples; null for a non-finite number).
     return json.loads(json_safe.dumps(summary, ensure_ascii=False))
-
-
-@dataclasses.dataclass
-class _Args:
-    """What compile._fit_to_context reads of the CLI's arguments."""
-
-    max_tokens: int | None = None

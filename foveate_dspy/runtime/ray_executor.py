@@ -74,7 +74,7 @@ from foveate_dspy.runtime.endpoints import Endpoint, EndpointPool
 from foveate_dspy.runtime.ratelimit import RequestGate, Ticket
 from foveate_dspy.method.items import Item, LevelFailure
 from foveate_dspy.method.resynthesis import CREATIVE_LM
-from foveate_dspy.runtime.runner import ArticleResult, RunSettings, _run_article, program_digest
+from foveate_dspy.runtime.runner import ArticleResult, RunSettings, program_digest, run_article
 from foveate_dspy.teachers.sampling import CREATIVE_CONFIG
 from foveate_dspy.runtime.usage import ArticleLedger
 
@@ -452,7 +452,7 @@ class ArticleWorker:
         ARTICLE.set(scope)
         kept, cost = False, 0.0
         try:
-            result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
+            result = await run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
             if scope.stopped:  # its calls go back too: paid for, so in the run's call ledger (lost)
                 return pickle.dumps(Outcome(calls=log.calls, stopped=self.limits.stopped or "stopped at a limit"))
             kept, cost = result.error is None, UsageLedger.totals(log).cost_usd

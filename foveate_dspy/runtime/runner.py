@@ -333,7 +333,9 @@ def retry_reason(result: ArticleResult) -> str | None:
 # --- running ----------------------------------------------------------------------------------
 
 
-async def _run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
+async def run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
+    """One article through the program (either executor's per-article step), with its own usage
+    ledger and output language; the program raising becomes the result's error, not the run's."""
     ledger = ArticleLedger.under(LEDGER.get())
     LEDGER.set(ledger)  # only in this article's task: asyncio tasks run in a copy of the context
     language = article.source.get("language")
@@ -430,7 +432,7 @@ async def run_articles(
             ARTICLE.set(scope)
             work = Work.article(article.id)
             WORK.set(work)
-            result = await _run_article(program, article, n, settings.seed, settings.output_language)
+            result = await run_article(program, article, n, settings.seed, settings.output_language)
             result.attempt = work.attempt
             result.budget_computed = computed
             if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
