@@ -139,16 +139,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     formatter = argparse.RawDescriptionHelpFormatter
+    _add_diversity_arguments(commands.add_parser("diversity", help="SelfBLEU and embedding diversity per input",
+                                                 epilog=INPUT_HELP, formatter_class=formatter))
+    _add_difficulty_arguments(commands.add_parser("difficulty", help="head-to-head difficulty of A against B (paper §4.3)",
+                                                  epilog=INPUT_HELP, formatter_class=formatter))
+    _add_quality_arguments(commands.add_parser("quality", help="answer fluency and completeness (paper appendix J)",
+                                               epilog=INPUT_HELP, formatter_class=formatter))
+    _add_report_arguments(commands.add_parser(
+        "report", help="all evals -> report.json, report.md and PNG plots",
+        epilog="The first INPUT is the method under test; the head-to-head compares it with each other input.\n\n"
+               + INPUT_HELP, formatter_class=formatter,
+    ))
+    _add_contamination_arguments(commands.add_parser(
+        "contamination", help="flag generated items that nearly copy a test question (n-gram and cosine)",
+        epilog=INPUT_HELP, formatter_class=formatter,
+    ))
+    _add_check_arguments(commands.add_parser("check", help="fail (exit 1) when a metric regressed against a baseline"))
+    return parser
 
-    diversity = commands.add_parser("diversity", help="SelfBLEU and embedding diversity per input",
-                                    epilog=INPUT_HELP, formatter_class=formatter)
+
+def _add_diversity_arguments(diversity: argparse.ArgumentParser) -> None:
     diversity.add_argument("inputs", nargs="+", metavar="INPUT")
     _add_diversity_options(diversity, sample_default=None)
     diversity.add_argument("--json", type=Path, help="also write the results to this JSON file")
     diversity.add_argument("--no-progress", action="store_true")
 
-    difficulty = commands.add_parser("difficulty", help="head-to-head difficulty of A against B (paper §4.3)",
-                                     epilog=INPUT_HELP, formatter_class=formatter)
+
+def _add_difficulty_arguments(difficulty: argparse.ArgumentParser) -> None:
     difficulty.add_argument("inputs", nargs=2, metavar="INPUT", help="A (method under test) and B")
     _add_difficulty_options(difficulty)
     _add_judge_options(difficulty)
@@ -156,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     difficulty.add_argument("--json", type=Path, help="write the result with every pair's verdicts to this file")
     difficulty.add_argument("--no-progress", action="store_true")
 
-    quality = commands.add_parser("quality", help="answer fluency and completeness (paper appendix J)",
-                                  epilog=INPUT_HELP, formatter_class=formatter)
+
+def _add_quality_arguments(quality: argparse.ArgumentParser) -> None:
     quality.add_argument("inputs", nargs="+", metavar="INPUT")
     _add_judge_options(quality)
     quality.add_argument("--sample", type=_positive, help="rate N random records per input (default: all)")
@@ -166,11 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--ratings", type=Path, help="write every record's rating to this JSONL file")
     quality.add_argument("--no-progress", action="store_true")
 
-    report = commands.add_parser(
-        "report", help="all evals -> report.json, report.md and PNG plots",
-        epilog="The first INPUT is the method under test; the head-to-head compares it with each other input.\n\n"
-               + INPUT_HELP, formatter_class=formatter,
-    )
+
+def _add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("inputs", nargs="+", metavar="INPUT")
     report.add_argument("--out", type=Path, required=True, help="output directory")
     _add_diversity_options(report, sample_default="min")
@@ -182,10 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-quality", action="store_true", help="skip answer quality")
     report.add_argument("--no-progress", action="store_true")
 
-    contamination = commands.add_parser(
-        "contamination", help="flag generated items that nearly copy a test question (n-gram and cosine)",
-        epilog=INPUT_HELP, formatter_class=formatter,
-    )
+
+def _add_contamination_arguments(contamination: argparse.ArgumentParser) -> None:
     contamination.add_argument("inputs", nargs="+", metavar="GENERATED", help="the generated set(s) to check")
     contamination.add_argument("--against", required=True, metavar="TEST",
                                help="the test questions, any input form (e.g. squad:PATH)")
@@ -202,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help="write shares and every item's verdict (an 'items' list in input order)")
     contamination.add_argument("--no-progress", action="store_true")
 
-    check = commands.add_parser("check", help="fail (exit 1) when a metric regressed against a baseline")
+
+def _add_check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("report", type=Path, help="report.json to check")
     check.add_argument("--baseline", type=Path, required=True,
                        help="a previous report.json, or a flat JSON of metric -> value")
@@ -214,7 +227,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--only", action="append", default=[], metavar="GLOB",
                        help="check only metrics matching GLOB (repeatable)")
     check.add_argument("--json", type=Path, help="write the comparison to this JSON file")
-    return parser
 
 
 def _console(stderr: bool = False) -> Any:

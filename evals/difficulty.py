@@ -158,6 +158,38 @@ def _rate(count: int, total: int) -> tuple[float | None, list[float] | None]:
     return count / total, list(interval) if interval else None
 
 
+@dataclass
+class _Tally:
+    """The judged pairs so far: outcomes, invalid replies by reason, first-position picks among
+    valid replies, and each pair's record for report.json."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    first_picks: int = 0
+    valid_replies: int = 0
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, matchup: Matchup, a_first: JudgeReply, b_first: JudgeReply) -> None:
+        outcome = _outcome(a_first, b_first)
+        self.outcomes[outcome] += 1
+        for reply in (a_first, b_first):
+            if reply.valid:
+                self.valid_replies += 1
+                self.first_picks += reply.values["harder"] == "1"
+            else:
+                self.reasons[reply.invalid] += 1
+        self.pairs.append(
+            {
+                "article_id": matchup.article_id,
+                "outcome": outcome,
+                "a_first": a_first.values["harder"] if a_first.valid else None,
+                "b_first": b_first.values["harder"] if b_first.valid else None,
+                "invalid": [f"{r.invalid}: {r.detail}" for r in (a_first, b_first) if not r.valid],
+                "n_per_side": len(matchup.set_a),
+            }
+        )
+
+
 def run_head_to_head(
     method_a: str,
     method_b: str,
@@ -176,29 +208,10 @@ def run_head_to_head(
         description=f"difficulty {method_a} vs {method_b}", progress=progress,
     )
     count = len(plan.matchups)
-    outcomes = Counter()
-    reasons = Counter()
-    first_picks = valid_replies = 0
-    pairs = []
+    tally = _Tally()
     for matchup, a_first, b_first in zip(plan.matchups, replies[:count], replies[count:]):
-        outcome = _outcome(a_first, b_first)
-        outcomes[outcome] += 1
-        for reply in (a_first, b_first):
-            if reply.valid:
-                valid_replies += 1
-                first_picks += reply.values["harder"] == "1"
-            else:
-                reasons[reply.invalid] += 1
-        pairs.append(
-            {
-                "article_id": matchup.article_id,
-                "outcome": outcome,
-                "a_first": a_first.values["harder"] if a_first.valid else None,
-                "b_first": b_first.values["harder"] if b_first.valid else None,
-                "invalid": [f"{r.invalid}: {r.detail}" for r in (a_first, b_first) if not r.valid],
-                "n_per_side": len(matchup.set_a),
-            }
-        )
+        tally.add(matchup, a_first, b_first)
+    outcomes = tally.outcomes
     judged = outcomes["win"] + outcomes["tie"] + outcomes["lose"]
     decisive = outcomes["win"] + outcomes["lose"]
     win_rate, win_ci = _rate(outcomes["win"], judged)
@@ -218,7 +231,7 @@ def run_head_to_head(
         ties=outcomes["tie"],
         losses=outcomes["lose"],
         invalid=outcomes["invalid"],
-        invalid_replies_by_reason=dict(reasons),
+        invalid_replies_by_reason=dict(tally.reasons),
         win_rate=win_rate,
         tie_rate=tie_rate,
         lose_rate=lose_rate,
@@ -228,6 +241,6 @@ def run_head_to_head(
         decisive_win_rate=decisive_rate,
         decisive_win_ci=decisive_ci,
         position_bias_rate=tie_rate,
-        first_position_rate=first_picks / valid_replies if valid_replies else None,
-        pairs=pairs,
+        first_position_rate=tally.first_picks / tally.valid_replies if tally.valid_replies else None,
+        pairs=tally.pairs,
     )

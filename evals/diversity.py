@@ -109,12 +109,20 @@ def measure_diversity(
     }
 
     if embedder is not None:
-        vectors = np.asarray(embedder(kept))
-        runs = [embedding_diversity(vectors[subset]) for subset in subsets]
-        result.embedding, result.embedding_std = _mean_std(runs, sample_size is not None)
-        result.most_similar = [
-            {"cosine": round(p.cosine, 6), "a": kept[p.i], "b": kept[p.j]}
-            for p in most_similar_pairs(vectors, top_pairs)
-        ]
+        _score_embeddings(result, kept, subsets, embedder, sample_size is not None, top_pairs)
     return result
+
+
+def _score_embeddings(
+    result: DiversityResult, kept: list[str], subsets: list[list[int]], embedder: Embedder, sampled: bool, top_pairs: int
+) -> None:
+    """Embedding diversity per subset into `result`, and the whole set's most similar pairs; the
+    set is embedded once, each subset indexes into it."""
+    vectors = np.asarray(embedder(kept))
+    runs = [embedding_diversity(vectors[subset]) for subset in subsets]
+    result.embedding, result.embedding_std = _mean_std(runs, sampled)
+    result.most_similar = [
+        {"cosine": round(p.cosine, 6), "a": kept[p.i], "b": kept[p.j]}
+        for p in most_similar_pairs(vectors, top_pairs)
+    ]
 

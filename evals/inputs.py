@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +85,14 @@ def _first_present(obj: dict[str, Any], names: tuple[str, ...], where: str) -> s
 
 
 def load_instructions(path: Path) -> list[Instruction]:
-    """Records of an instructions JSONL; only ``instruction`` is required at this point."""
+    """Records of an instructions JSONL; only ``instruction`` is required at this point.
+
+    The evals' reading, deliberately looser than fine-tuning's (``finetune.data.load_instructions``),
+    which must train on every record: here ``output`` may be missing (diversity and difficulty
+    score instructions alone), a field may be an integer, and an empty file is an empty set.
+    Stricter on the optional fields the evals use (``article_id``, ``level``, ``method``, the
+    article text, ``id``): each must be a string or an integer, which fine-tuning, reading only
+    ``article_id`` and ``method``, does not check."""
     records = []
     for lineno, obj in read_objects(path, InputError):
         where = f"{path}:{lineno}"

@@ -84,9 +84,6 @@ def build_report(
     progress: bool = True,
 ) -> Report:
     """Run every requested eval; judges and embedder can be passed in (tests, custom setups)."""
-    from evals.difficulty import plan_matchups, run_head_to_head
-    from evals.quality import rate_answers
-
     sample_size = resolve_sample_size(sets, options.sample)
     if embedder is None and options.embedder is not None:
         embedder = load_embedder(options.embedder, progress=progress)
@@ -98,25 +95,8 @@ def build_report(
         )
         for s in sets
     ]
-
-    difficulty = []
-    if options.difficulty and len(sets) > 1:
-        judge = difficulty_judge or make_difficulty_judge(options.judge, **_judge_settings(options))
-        for other in sets[1:]:
-            plan = plan_matchups(sets[0], other, corpus, per_article=options.per_article,
-                                 max_articles=options.max_articles, seed=options.seed)
-            difficulty.append(run_head_to_head(sets[0].name, other.name, plan, judge,
-                                               threads=options.threads, progress=progress))
-
-    quality = []
-    if options.quality:
-        judge = quality_judge or make_quality_judge(options.quality_judge or options.judge, **_judge_settings(options))
-        quality = [
-            rate_answers(s, judge, sample_size=options.quality_sample, seed=options.seed,
-                         threads=options.threads, progress=progress)
-            for s in sets
-        ]
-
+    difficulty = _head_to_heads(sets, options, corpus, difficulty_judge, progress) if options.difficulty and len(sets) > 1 else []
+    quality = _quality_ratings(sets, options, quality_judge, progress) if options.quality else []
     metrics, better = collect_metrics(diversity, difficulty, quality)
     config = dict(options.__dict__)
     config.update(orders=list(options.orders), seeds=list(options.seeds), resolved_sample_size=sample_size,
@@ -141,6 +121,34 @@ def build_report(
         difficulty=difficulty,
         quality=quality,
     )
+
+
+def _head_to_heads(
+    sets: Sequence[InstructionSet], options: ReportOptions, corpus: dict[str, str] | None, judge: Any, progress: bool
+) -> list[Any]:
+    """The first set (the method under test) against each other set, as Table 5."""
+    from evals.difficulty import plan_matchups, run_head_to_head
+
+    judge = judge or make_difficulty_judge(options.judge, **_judge_settings(options))
+    results = []
+    for other in sets[1:]:
+        plan = plan_matchups(sets[0], other, corpus, per_article=options.per_article,
+                             max_articles=options.max_articles, seed=options.seed)
+        results.append(run_head_to_head(sets[0].name, other.name, plan, judge,
+                                        threads=options.threads, progress=progress))
+    return results
+
+
+def _quality_ratings(sets: Sequence[InstructionSet], options: ReportOptions, judge: Any, progress: bool) -> list[Any]:
+    """Every set's answers rated by the quality judge (default: the difficulty judge's model)."""
+    from evals.quality import rate_answers
+
+    judge = judge or make_quality_judge(options.quality_judge or options.judge, **_judge_settings(options))
+    return [
+        rate_answers(s, judge, sample_size=options.quality_sample, seed=options.seed,
+                     threads=options.threads, progress=progress)
+        for s in sets
+    ]
 
 
 def _judge_settings(options: ReportOptions) -> dict[str, Any]:
@@ -192,16 +200,37 @@ def _pct(value: float | None, ci: list[float] | None = None) -> str:
 
 def render_markdown(report: dict[str, Any], images: dict[str, str]) -> str:
     """report.md: the same numbers as report.json, as tables a person can read."""
-    config = report["config"]
     lines = ["# Evaluation report", "", f"Generated {report['created']} (schema `{report['schema']}`).", ""]
-    lines += ["## Inputs", "", "| method | source | records | levels |", "|---|---|---:|---|"]
+    lines += _inputs_section(report, images)
+    lines += _diversity_section(report, images)
+    if report["difficulty"]:
+        lines += _difficulty_section(report, images)
+    if report["quality"]:
+        lines += _quality_section(report, images)
+    if report["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
+    lines += ["", "## Metrics (what `python -m evals check` compares)", "", "| metric | value | better |",
+              "|---|---:|---|"]
+    for name, value in report["metrics"].items():
+        lines.append(f"| `{name}` | {_fmt(value, digits=4)} | {report['better'][name]} |")
+    return "\n".join(lines) + "\n"
+
+
+def _inputs_section(report: dict[str, Any], images: dict[str, str]) -> list[str]:
+    lines = ["## Inputs", "", "| method | source | records | levels |", "|---|---|---:|---|"]
     for item in report["inputs"]:
         levels = ", ".join(f"{k}: {v}" for k, v in sorted(item["levels"].items()))
         lines.append(f"| {item['method']} | `{item['source']}` | {item['records']} | {levels} |")
     if "levels" in images:
         lines += ["", f"![instructions per level]({images['levels']})"]
+    return lines
 
-    lines += ["", "## Diversity", ""]
+
+def _diversity_section(report: dict[str, Any], images: dict[str, str]) -> list[str]:
+    """How diversity was scored (n, seeds, orders, tokenizer), one row per method, the most
+    similar pairs."""
+    config = report["config"]
+    lines = ["", "## Diversity", ""]
     sample = config["resolved_sample_size"]
     seeds = config["seeds"]
     lines.append(
@@ -228,43 +257,40 @@ def render_markdown(report: dict[str, Any], images: dict[str, str]) -> str:
             lines.append(f"- **{d['method']}**")
             for pair in d["most_similar"]:
                 lines.append(f"  - {pair['cosine']:.3f}: “{pair['a']}” / “{pair['b']}”")
+    return lines
 
-    if report["difficulty"]:
-        lines += ["", "## Difficulty head-to-head", "",
-                  f"Judge: {report['difficulty'][0]['judge']}. Each article's sets are equal-size seeded samples, "
-                  "judged in both orders; a win or loss needs both orders to agree, otherwise a tie. "
-                  f"Intervals: {config['ci_method']}. Invalid pairs are excluded from the rates.", "",
-                  "| A vs B | judged | win | tie | lose | invalid | win / (win + lose) | position bias | "
-                  "first-position picks |", "|---|---:|---|---|---|---:|---|---:|---:|"]
-        for h in report["difficulty"]:
-            judged = h["wins"] + h["ties"] + h["losses"]
-            lines.append(
-                f"| {h['method_a']} vs {h['method_b']} | {judged} | {_pct(h['win_rate'], h['win_ci'])} | "
-                f"{_pct(h['tie_rate'], h['tie_ci'])} | {_pct(h['lose_rate'], h['lose_ci'])} | {h['invalid']} | "
-                f"{_pct(h['decisive_win_rate'], h['decisive_win_ci'])} | {_pct(h['position_bias_rate'])} | "
-                f"{_pct(h['first_position_rate'])} |"
-            )
-        if "difficulty" in images:
-            lines += ["", f"![difficulty]({images['difficulty']})"]
 
-    if report["quality"]:
-        lines += ["", "## Answer quality", "", f"Judge: {report['quality'][0]['judge']}. Shares over valid ratings.",
-                  "", "| method | rated | invalid | fluency high / medium / low | completeness high / medium / low |",
-                  "|---|---:|---:|---|---|"]
-        for q in report["quality"]:
-            cells = [" / ".join(_pct(q["shares"][c][level]) for level in ("high", "medium", "low"))
-                     for c in ("fluency", "completeness")]
-            lines.append(f"| {q['method']} | {q['n_rated']} | {q['n_invalid']} | {cells[0]} | {cells[1]} |")
-        if "quality" in images:
-            lines += ["", f"![answer quality]({images['quality']})"]
+def _difficulty_section(report: dict[str, Any], images: dict[str, str]) -> list[str]:
+    lines = ["", "## Difficulty head-to-head", "",
+             f"Judge: {report['difficulty'][0]['judge']}. Each article's sets are equal-size seeded samples, "
+             "judged in both orders; a win or loss needs both orders to agree, otherwise a tie. "
+             f"Intervals: {report['config']['ci_method']}. Invalid pairs are excluded from the rates.", "",
+             "| A vs B | judged | win | tie | lose | invalid | win / (win + lose) | position bias | "
+             "first-position picks |", "|---|---:|---|---|---|---:|---|---:|---:|"]
+    for h in report["difficulty"]:
+        judged = h["wins"] + h["ties"] + h["losses"]
+        lines.append(
+            f"| {h['method_a']} vs {h['method_b']} | {judged} | {_pct(h['win_rate'], h['win_ci'])} | "
+            f"{_pct(h['tie_rate'], h['tie_ci'])} | {_pct(h['lose_rate'], h['lose_ci'])} | {h['invalid']} | "
+            f"{_pct(h['decisive_win_rate'], h['decisive_win_ci'])} | {_pct(h['position_bias_rate'])} | "
+            f"{_pct(h['first_position_rate'])} |"
+        )
+    if "difficulty" in images:
+        lines += ["", f"![difficulty]({images['difficulty']})"]
+    return lines
 
-    if report["notes"]:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
-    lines += ["", "## Metrics (what `python -m evals check` compares)", "", "| metric | value | better |",
-              "|---|---:|---|"]
-    for name, value in report["metrics"].items():
-        lines.append(f"| `{name}` | {_fmt(value, digits=4)} | {report['better'][name]} |")
-    return "\n".join(lines) + "\n"
+
+def _quality_section(report: dict[str, Any], images: dict[str, str]) -> list[str]:
+    lines = ["", "## Answer quality", "", f"Judge: {report['quality'][0]['judge']}. Shares over valid ratings.",
+             "", "| method | rated | invalid | fluency high / medium / low | completeness high / medium / low |",
+             "|---|---:|---:|---|---|"]
+    for q in report["quality"]:
+        cells = [" / ".join(_pct(q["shares"][c][level]) for level in ("high", "medium", "low"))
+                 for c in ("fluency", "completeness")]
+        lines.append(f"| {q['method']} | {q['n_rated']} | {q['n_invalid']} | {cells[0]} | {cells[1]} |")
+    if "quality" in images:
+        lines += ["", f"![answer quality]({images['quality']})"]
+    return lines
 
 
 def write_report(report: Report, out_dir: Path) -> dict[str, Path]:

@@ -129,9 +129,23 @@ def self_bleu_matrix(
     orders = tuple(int(o) for o in orders)
     if not orders or min(orders) < 1:
         raise ValueError(f"n-gram orders must be positive integers, got {orders}")
-    max_order = max(orders)
-
     lengths = np.fromiter((len(s) for s in tokenized), dtype=np.int64, count=n)
+    log_precision, unigram_matches = _log_precisions(tokenized, lengths, max(orders), epsilon)
+    brevity = _brevity_penalty(lengths)
+    scores = np.empty((n, len(orders)))
+    for col, order in enumerate(orders):
+        weight = 1.0 / order
+        scores[:, col] = brevity * np.exp((weight * log_precision[:, :order]).sum(axis=1))
+    scores[unigram_matches == 0] = 0.0
+    return scores
+
+
+def _log_precisions(
+    tokenized: Sequence[Sequence[str]], lengths: np.ndarray, max_order: int, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence and order k = 1..max_order, the log of its smoothed clipped k-gram precision
+    against all other sentences, shape (n_sentences, max_order); and its unigram matches."""
+    n = len(tokenized)
     total = int(lengths.sum())
     tokens, _ = _factorize(np.fromiter(chain.from_iterable(tokenized), dtype=object, count=total))
     vocab = int(tokens.max()) + 1 if total else 1
@@ -160,20 +174,19 @@ def self_bleu_matrix(
         denominators = np.maximum(1, lengths - k + 1)
         numerators = np.where(matches > 0, matches, epsilon)
         log_precision[:, k - 1] = np.log(numerators / denominators)
+    return log_precision, unigram_matches
 
+
+def _brevity_penalty(lengths: np.ndarray) -> np.ndarray:
+    """nltk's brevity penalty against the closest other sentence length: 1 when longer, 0 for
+    an empty sentence, exp(1 - r/h) otherwise."""
     ref_len = _closest_other_length(lengths)
     with np.errstate(divide="ignore"):
-        brevity = np.where(
+        return np.where(
             lengths > ref_len,
             1.0,
             np.where(lengths == 0, 0.0, np.exp(1.0 - ref_len / np.maximum(lengths, 1))),
         )
-    scores = np.empty((n, len(orders)))
-    for col, order in enumerate(orders):
-        weight = 1.0 / order
-        scores[:, col] = brevity * np.exp((weight * log_precision[:, :order]).sum(axis=1))
-    scores[unigram_matches == 0] = 0.0
-    return scores
 
 
 def self_bleu_diversity(

@@ -127,10 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-
-    train = commands.add_parser(
-        "train", help="QLoRA/LoRA fine-tune a base model on an instructions.jsonl", epilog=EPILOG
+    _add_train_arguments(
+        commands.add_parser("train", help="QLoRA/LoRA fine-tune a base model on an instructions.jsonl", epilog=EPILOG)
     )
+    _add_evaluate_arguments(
+        commands.add_parser("evaluate", help="answer test questions; score recall and judged accuracy", epilog=EPILOG)
+    )
+    _add_compare_arguments(
+        commands.add_parser(
+            "compare",
+            help="train+evaluate several instruction files against one base model (Table 4, Figure 3)",
+            epilog=EPILOG,
+        )
+    )
+    _add_make_tiny_arguments(
+        commands.add_parser("make-tiny", help="build a tiny random Llama + offline tokenizer for demos and CI")
+    )
+    return parser
+
+
+def _add_train_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument("--data", type=Path, required=True, help="instructions.jsonl (instruction, output per line)")
     train.add_argument(
         "--base-model", required=True, help="local model directory, GGUF file (or a hub name when online)"
@@ -145,9 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decontamination_flags(train)
     add_train_flags(train)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="answer test questions; score recall and judged accuracy", epilog=EPILOG
-    )
+
+def _add_evaluate_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument(
         "--model", required=True, help="a `finetune train` run directory, a PEFT adapter, a full model or a GGUF file"
     )
@@ -164,11 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_eval_flags(evaluate)
 
-    compare = commands.add_parser(
-        "compare",
-        help="train+evaluate several instruction files against one base model (Table 4, Figure 3)",
-        epilog=EPILOG,
-    )
+
+def _add_compare_arguments(compare: argparse.ArgumentParser) -> None:
     compare.add_argument(
         "runs", nargs="*", metavar="NAME=PATH", help="instruction files to compare, e.g. self-foveate=sf.jsonl"
     )
@@ -180,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--sizes", type=_sizes, default=[], help="also run each file cut to k instructions per article, e.g. 1,2,4,8"
     )
+    _add_reference_flags(compare)
+    _add_common_run_flags(compare)
+    _add_decontamination_flags(compare)
+    add_train_flags(compare)
+    _add_eval_flags(compare)
+
+
+def _add_reference_flags(compare: argparse.ArgumentParser) -> None:
     references = compare.add_argument_group("reference rows (the untuned base model)")
     references.add_argument(
         "--no-base", dest="include_base", action="store_false", help="leave out the closed-book base row ('None')"
@@ -196,12 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     references.add_argument(
         "--rag-k", type=_positive_int, default=3, help="paragraphs retrieved per question (default: 3)"
     )
-    _add_common_run_flags(compare)
-    _add_decontamination_flags(compare)
-    add_train_flags(compare)
-    _add_eval_flags(compare)
 
-    tiny = commands.add_parser("make-tiny", help="build a tiny random Llama + offline tokenizer for demos and CI")
+
+def _add_make_tiny_arguments(tiny: argparse.ArgumentParser) -> None:
     tiny.add_argument(
         "--out", type=Path, required=True, help="directory to write the model into (must be new or empty)"
     )
@@ -213,7 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tiny.add_argument("--chat-template", action="store_true", help="give the tokenizer a minimal chat template")
     tiny.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default: 0)")
-    return parser
 
 
 def _sampling(args: argparse.Namespace):  # -> Sampling (import kept lazy)

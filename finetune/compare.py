@@ -28,7 +28,7 @@ from finetune.errors import FinetuneError
 from finetune.evaluate import evaluate
 from finetune.generation import PAPER_SAMPLING, Sampling
 from finetune.correctness import Judge
-from finetune.data import load_instructions, load_questions, write_jsonl
+from finetune.data import TestQuestion, load_instructions, load_questions, write_jsonl
 from foveate_dspy.corpus.jsonl import read_objects
 from finetune.retrieval import DEFAULT_RAG_K, BM25Retriever, load_passages, missing_paragraphs
 from finetune.train import train
@@ -157,100 +157,164 @@ def compare(
     `rag_corpus` defaults to the questions file's own paragraphs."""
     from finetune.compare_report import write_report
 
-    if not named and not (include_base or open_book or rag):
-        raise FinetuneError("nothing to compare: give NAME=PATH instruction files and/or reference rows")
-    if any(k < 1 for k in sizes):
-        raise FinetuneError("--sizes must be positive instructions-per-article counts")
-    test_items = load_questions(Path(questions), limit=limit)
-    if open_book and not all(item.context for item in test_items):
-        missing = next(item.qid for item in test_items if not item.context)
-        raise FinetuneError(f"{questions}: question '{missing}' has no paragraph, which the open-book row needs")
+    _check_rows(named, sizes, include_base or open_book or rag)
+    test_items = _test_items(Path(questions), limit, open_book)
     retriever, rag_info = None, None
     if rag:
-        corpus = Path(rag_corpus) if rag_corpus is not None else Path(questions)
-        passages = load_passages(corpus)
-        absent = missing_paragraphs([item.context for item in test_items], passages)
-        paragraphs = len({item.context for item in test_items if item.context})
-        if absent:
-            log(f"warning: the RAG corpus {corpus} lacks {absent} of the {paragraphs} test paragraphs; "
-                "their questions cannot retrieve their own paragraph")
-        retriever = BM25Retriever(passages, rag_k, source=str(corpus))
-        rag_info = {**retriever.describe(), "test_paragraphs": paragraphs, "test_paragraphs_absent": absent}
+        retriever, rag_info = _rag_retriever(Path(rag_corpus) if rag_corpus is not None else Path(questions), rag_k, test_items, log)
     if decontaminate is not None:
         decontaminate.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cleaning: dict[str, dict[str, Any]] = {}
     if decontaminate is not None:
-        cleaned = []
-        for name, path in named:
-            kept = out / name / "instructions.jsonl"
-            report = decontaminate_file(path, decontaminate, kept)
-            (out / name / "decontamination.json").write_text(
-                json.dumps(report, indent=2) + "\n", encoding="utf-8"
-            )
-            log(f"{name}: decontamination dropped {report['n_dropped']} of {report['n_input']} records")
-            if not report["n_kept"]:
-                raise FinetuneError(f"{path}: every record nearly copies a test question; nothing left to train on")
-            cleaning[name] = {k: v for k, v in report.items() if k != "dropped"}
-            cleaned.append((name, kept))
-        named = cleaned
+        named, cleaning = _decontaminate_all(named, decontaminate, out, log)
     runs = plan_runs(named, sorted(set(sizes)), include_base, out, seed, open_book=open_book, rag=rag)
+    evaluation = _Evaluation(
+        Path(questions), judge, sampling, rounds, batch_size, limit, with_context, seed, config, show_progress, retriever, log
+    )
     rows = []
     for number, run in enumerate(runs, start=1):
         log(f"run {number}/{len(runs)}: {run.name}")
-        if run.data is None:
-            model, n_records, n_articles, method = base_model, 0, 0, REFERENCE_ROWS[run.name][1]
-        else:
-            train(
-                run.data,
-                base_model,
-                out / run.name / "train",
-                config,
-                resume=True,
-                show_progress=show_progress,
-                log=log,
-            )
-            records = load_instructions(run.data)
-            model = str(out / run.name / "train")
-            n_records = len(records)
-            n_articles = len({r.article_id for r in records if r.article_id is not None})
-            method = _method_label(run.data, run.source or run.name)
-        summary = evaluate(
-            model,
-            questions,
-            out / run.name / "eval",
-            judge,
-            sampling=sampling,
-            rounds=rounds,
-            batch_size=batch_size,
-            limit=limit,
-            with_context=run.context == "gold" or (with_context and run.context == "closed"),
-            seed=seed,
-            quant=config.quant,
-            prompt_format=None if run.data is not None else config.prompt_format,
-            show_progress=show_progress,
-            retriever=retriever if run.context == "rag" else None,
-            log=log,
-        )
-        rows.append(
-            {
-                "name": run.name,
-                "source": run.source,
-                "method": method,
-                "per_article": run.size,
-                "n_records": n_records,
-                "n_articles": n_articles,
-                "recall": summary["recall"],
-                "accuracy": summary["accuracy"],
-                "unparseable": summary["unparseable"]["total"],
-                "judge": summary["judge"],
-                "judge_kind": summary["judge_kind"],
-                "n_questions": summary["n_questions"],
-                "rounds": rounds,
-                "context": run.context,
-                "decontamination": cleaning.get(run.source) if run.source else None,
-            }
-        )
+        trained = _train_run(run, base_model, out, config, show_progress, log)
+        summary = evaluation.run(run, trained.model, out / run.name / "eval")
+        rows.append(_row(run, trained, summary, rounds, cleaning.get(run.source) if run.source else None))
     write_report(rows, out, base_model=base_model, questions=Path(questions), rag=rag_info)
     return rows
+
+
+def _check_rows(named: list[tuple[str, Path]], sizes: Sequence[int], references: bool) -> None:
+    """Refuse a comparison with no row at all, or a data-scale curve with a size below one."""
+    if not named and not references:
+        raise FinetuneError("nothing to compare: give NAME=PATH instruction files and/or reference rows")
+    if any(k < 1 for k in sizes):
+        raise FinetuneError("--sizes must be positive instructions-per-article counts")
+
+
+def _test_items(questions: Path, limit: int | None, open_book: bool) -> list[TestQuestion]:
+    """The test questions; the open-book row needs every one to carry its paragraph."""
+    test_items = load_questions(questions, limit=limit)
+    if open_book and not all(item.context for item in test_items):
+        missing = next(item.qid for item in test_items if not item.context)
+        raise FinetuneError(f"{questions}: question '{missing}' has no paragraph, which the open-book row needs")
+    return test_items
+
+
+def _rag_retriever(
+    corpus: Path, k: int, test_items: list[TestQuestion], log: Callable[[str], None]
+) -> tuple[BM25Retriever, dict[str, Any]]:
+    """The RAG row's retriever over `corpus`, and its description for the report; a corpus that
+    lacks some test paragraphs is allowed, with a warning (those questions cannot find their own)."""
+    passages = load_passages(corpus)
+    absent = missing_paragraphs([item.context for item in test_items], passages)
+    paragraphs = len({item.context for item in test_items if item.context})
+    if absent:
+        log(f"warning: the RAG corpus {corpus} lacks {absent} of the {paragraphs} test paragraphs; "
+            "their questions cannot retrieve their own paragraph")
+    retriever = BM25Retriever(passages, k, source=str(corpus))
+    return retriever, {**retriever.describe(), "test_paragraphs": paragraphs, "test_paragraphs_absent": absent}
+
+
+def _decontaminate_all(
+    named: list[tuple[str, Path]], decontaminate: Decontamination, out: Path, log: Callable[[str], None]
+) -> tuple[list[tuple[str, Path]], dict[str, dict[str, Any]]]:
+    """Each file without the records that nearly copy a test question (OUT/NAME/instructions.jsonl),
+    and per run name the decontamination report for the comparison's rows."""
+    cleaned, cleaning = [], {}
+    for name, path in named:
+        kept = out / name / "instructions.jsonl"
+        report = decontaminate_file(path, decontaminate, kept)
+        (out / name / "decontamination.json").write_text(
+            json.dumps(report, indent=2) + "\n", encoding="utf-8"
+        )
+        log(f"{name}: decontamination dropped {report['n_dropped']} of {report['n_input']} records")
+        if not report["n_kept"]:
+            raise FinetuneError(f"{path}: every record nearly copies a test question; nothing left to train on")
+        cleaning[name] = {k: v for k, v in report.items() if k != "dropped"}
+        cleaned.append((name, kept))
+    return cleaned, cleaning
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """The model a row evaluates, and what it was tuned on (nothing for a reference row)."""
+
+    model: str
+    n_records: int
+    n_articles: int
+    method: str
+
+
+def _train_run(run: RunSpec, base_model: str, out: Path, config: TrainConfig, show_progress: bool, log: Callable[[str], None]) -> _Trained:
+    """Tune the base model on the run's instructions (resuming a finished or interrupted training);
+    a reference row evaluates the base model as it is."""
+    if run.data is None:
+        return _Trained(base_model, 0, 0, REFERENCE_ROWS[run.name][1])
+    train(run.data, base_model, out / run.name / "train", config, resume=True, show_progress=show_progress, log=log)
+    records = load_instructions(run.data)
+    return _Trained(
+        str(out / run.name / "train"),
+        len(records),
+        len({r.article_id for r in records if r.article_id is not None}),
+        _method_label(run.data, run.source or run.name),
+    )
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    """How every row is evaluated: the same test set, judge and sampling for all of them."""
+
+    questions: Path
+    judge: Judge
+    sampling: Sampling
+    rounds: int
+    batch_size: int
+    limit: int | None
+    with_context: bool
+    seed: int
+    config: TrainConfig
+    show_progress: bool
+    retriever: BM25Retriever | None
+    log: Callable[[str], None]
+
+    def run(self, run: RunSpec, model: str, out: Path) -> dict[str, Any]:
+        """Evaluate `model` for `run` into `out`; a reference row gets its own prompt context
+        (gold passage, retrieved passages) and the training config's prompt format."""
+        return evaluate(
+            model,
+            self.questions,
+            out,
+            self.judge,
+            sampling=self.sampling,
+            rounds=self.rounds,
+            batch_size=self.batch_size,
+            limit=self.limit,
+            with_context=run.context == "gold" or (self.with_context and run.context == "closed"),
+            seed=self.seed,
+            quant=self.config.quant,
+            prompt_format=None if run.data is not None else self.config.prompt_format,
+            show_progress=self.show_progress,
+            retriever=self.retriever if run.context == "rag" else None,
+            log=self.log,
+        )
+
+
+def _row(run: RunSpec, trained: _Trained, summary: dict[str, Any], rounds: int, cleaning: dict[str, Any] | None) -> dict[str, Any]:
+    """One row of compare.json: the run, what it was tuned on, and its evaluation's scores."""
+    return {
+        "name": run.name,
+        "source": run.source,
+        "method": trained.method,
+        "per_article": run.size,
+        "n_records": trained.n_records,
+        "n_articles": trained.n_articles,
+        "recall": summary["recall"],
+        "accuracy": summary["accuracy"],
+        "unparseable": summary["unparseable"]["total"],
+        "judge": summary["judge"],
+        "judge_kind": summary["judge_kind"],
+        "n_questions": summary["n_questions"],
+        "rounds": rounds,
+        "context": run.context,
+        "decontamination": cleaning,
+    }

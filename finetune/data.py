@@ -54,7 +54,13 @@ def _optional_str(obj: dict, field: str) -> str | None:
 
 
 def load_instructions(path: Path) -> list[InstructionRecord]:
-    """Read an instructions.jsonl (`instruction`, `output`; optional `article_id`, `method`)."""
+    """Read an instructions.jsonl (`instruction`, `output`; optional `article_id`, `method`).
+
+    Fine-tuning's reading, stricter than the evals' (`evals.inputs.load_instructions`, which
+    `--decontaminate` uses on the same file) where training needs it: the file must exist and
+    hold a record, and `instruction` and `output` must both be non-empty strings, since every
+    record becomes a training pair. Looser elsewhere: any other field is ignored, and
+    `article_id` and `method` (grouping and labels only) are taken as text whatever their type."""
     path = Path(path)
     return [
         InstructionRecord(

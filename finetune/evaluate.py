@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.errors import FinetuneError
-from finetune.generation import PAPER_SAMPLING, Sampling
+from finetune.generation import PAPER_SAMPLING, Answer, Sampling
 from finetune.correctness import CORRECT, INCORRECT, UNPARSEABLE, Judge, JudgeInput
 from finetune.prompts import CONTEXT_INSTRUCTION, RAG_INSTRUCTION
 from finetune.data import TestQuestion, load_questions
@@ -153,16 +153,8 @@ def evaluate(
     With `retriever`, each question comes with its top-k retrieved passages (the RAG row)."""
     from finetune.modeling import describe_model_dir
 
-    if rounds < 1 or batch_size < 1:
-        raise FinetuneError("--rounds and --batch-size must be at least 1")
-    if retriever is not None and with_context:
-        raise FinetuneError("--with-context (the gold passage) and retrieval (RAG) exclude each other")
     questions, out = Path(questions), Path(out)
-    items = load_questions(questions, limit=limit)
-    if with_context:
-        missing = next((item.qid for item in items if not item.context), None)
-        if missing:
-            raise FinetuneError(f"{questions}: question '{missing}' has no context, which --with-context needs")
+    items = _load_items(questions, limit, with_context, rounds, batch_size, retriever is not None)
     described = describe_model_dir(model)
     config = {
         "model": str(Path(described["path"]).resolve()) if Path(described["path"]).exists() else described["path"],
@@ -179,43 +171,90 @@ def evaluate(
         "rounds": rounds,
     }
     _prepare_out(out, config, overwrite)
-    wanted = {item.qid for item in items}
-    rows = [row for row in read_items(out / ITEMS, log) if row["id"] in wanted]
-    done = {(row["round"], row["id"]) for row in rows}
-    pending = {r: [item for item in items if (r, item.qid) not in done] for r in range(rounds)}
+    rows, pending = _resume(out, items, rounds, log)
     todo = sum(len(batch) for batch in pending.values())
-    if done:
-        log(f"resuming: {len(done)} items already answered, {todo} to go")
-
     timings = {"load_seconds": 0.0, "generation_seconds": 0.0, "judge_seconds": 0.0}
     new_rows: list[dict[str, Any]] = []
     if todo:
-        instructions = {
-            item.qid: question_instruction(
-                item, with_context, [p.text for p in retriever.search(item.question)] if retriever else ()
-            )
-            for batch in pending.values()
-            for item in batch
-        }
+        instructions = _instructions(pending, with_context, retriever)
         new_rows, timings = _answer_and_judge(
             model, out, judge, pending, instructions, sampling, batch_size, seed, quant, prompt_format, show_progress
         )
         rows += new_rows
-    generated = sum(row["generated_tokens"] for row in new_rows)
+    summary = _summary(config, described, judge, len(items), rows, todo, new_rows, timings)
+    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
 
-    summary = {
+
+def _load_items(
+    questions: Path, limit: int | None, with_context: bool, rounds: int, batch_size: int, retrieval: bool
+) -> list[TestQuestion]:
+    """The test questions, once the options are known to fit together; with `with_context`,
+    every question must carry its passage."""
+    if rounds < 1 or batch_size < 1:
+        raise FinetuneError("--rounds and --batch-size must be at least 1")
+    if retrieval and with_context:
+        raise FinetuneError("--with-context (the gold passage) and retrieval (RAG) exclude each other")
+    items = load_questions(questions, limit=limit)
+    if with_context:
+        missing = next((item.qid for item in items if not item.context), None)
+        if missing:
+            raise FinetuneError(f"{questions}: question '{missing}' has no context, which --with-context needs")
+    return items
+
+
+def _resume(
+    out: Path, items: list[TestQuestion], rounds: int, log: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], dict[int, list[TestQuestion]]]:
+    """The rows an earlier run finished (for questions still asked), and per round the questions
+    still to answer."""
+    wanted = {item.qid for item in items}
+    rows = [row for row in read_items(out / ITEMS, log) if row["id"] in wanted]
+    done = {(row["round"], row["id"]) for row in rows}
+    pending = {r: [item for item in items if (r, item.qid) not in done] for r in range(rounds)}
+    if done:
+        log(f"resuming: {len(done)} items already answered, {sum(len(batch) for batch in pending.values())} to go")
+    return rows, pending
+
+
+def _instructions(
+    pending: dict[int, list[TestQuestion]], with_context: bool, retriever: BM25Retriever | None
+) -> dict[str, str]:
+    """Per question id, what the model is asked (retrieval runs once per question, not per round)."""
+    return {
+        item.qid: question_instruction(
+            item, with_context, [p.text for p in retriever.search(item.question)] if retriever else ()
+        )
+        for batch in pending.values()
+        for item in batch
+    }
+
+
+def _summary(
+    config: dict[str, Any],
+    described: dict[str, Any],
+    judge: Judge,
+    n_questions: int,
+    rows: list[dict[str, Any]],
+    todo: int,
+    new_rows: list[dict[str, Any]],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """summary.json: the settings, the scores over every round, and this session's work."""
+    generated = sum(row["generated_tokens"] for row in new_rows)
+    return {
         "model": config["model"],
         "model_kind": described["kind"],
-        "loaded_in_4bit": described["quant"] if quant is None else quant,
+        "loaded_in_4bit": described["quant"] if config["quant"] is None else config["quant"],
         "questions": config["questions"],
-        "n_questions": len(items),
-        "rounds": rounds,
-        "with_context": with_context,
+        "n_questions": n_questions,
+        "rounds": config["rounds"],
+        "with_context": config["with_context"],
         "rag": config["rag"],
         "sampling": config["sampling"],
         "judge": judge.name,
         "judge_kind": judge.kind,
-        **summarise(rows, rounds),
+        **summarise(rows, config["rounds"]),
         "answered_this_session": todo,
         **timings,
         "generated_tokens_this_session": generated,
@@ -223,8 +262,6 @@ def evaluate(
             round(generated / timings["generation_seconds"], 1) if timings["generation_seconds"] else None
         ),
     }
-    (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
 
 
 def _answer_and_judge(
@@ -269,18 +306,7 @@ def _answer_and_judge(
                     [JudgeInput(items[a.index].question, items[a.index].answers, a.text) for a in batch]
                 )
                 judge_seconds += time.perf_counter() - judging
-                for answer, verdict in zip(batch, verdicts, strict=True):
-                    item = items[answer.index]
-                    row = {
-                        "round": round_index,
-                        "id": item.qid,
-                        "question": item.question,
-                        "answers": list(item.answers),
-                        "generated": answer.text,
-                        "generated_tokens": answer.tokens,
-                        "recall": best_recall(answer.text, item.answers),
-                        "verdict": verdict,
-                    }
+                for row in _scored_rows(round_index, items, batch, verdicts):
                     sink.write(json_safe.dumps(row, ensure_ascii=False) + "\n")
                     new_rows.append(row)
                 sink.flush()
@@ -291,3 +317,23 @@ def _answer_and_judge(
         "generation_seconds": round(generation_seconds, 2),
         "judge_seconds": round(judge_seconds, 2),
     }
+
+
+def _scored_rows(round_index: int, items: list[TestQuestion], batch: list[Answer], verdicts: list[str]) -> list[dict[str, Any]]:
+    """items.jsonl rows for one batch of answers: each with its recall and the judge's verdict."""
+    rows = []
+    for answer, verdict in zip(batch, verdicts, strict=True):
+        item = items[answer.index]
+        rows.append(
+            {
+                "round": round_index,
+                "id": item.qid,
+                "question": item.question,
+                "answers": list(item.answers),
+                "generated": answer.text,
+                "generated_tokens": answer.tokens,
+                "recall": best_recall(answer.text, item.answers),
+                "verdict": verdict,
+            }
+        )
+    return rows

@@ -36,6 +36,7 @@ from finetune.modeling import (
     resolve_model_source,
 )
 from finetune.data import load_instructions
+from finetune.prompts import resolve_prompt_format
 from foveate_dspy import json_safe
 
 SUMMARY = "train_summary.json"
@@ -245,23 +246,11 @@ def train(
     base = resolve_model_source(base_model)
     if decontaminate is not None:
         decontaminate.validate()
-    manifest = {
-        "base_model": base,
-        "data": str(data.resolve()),
-        "data_sha256": file_sha256(data),
-        "n_records": len(records),
-        "decontaminate": dataclasses.asdict(decontaminate) if decontaminate else None,
-        "config": dataclasses.asdict(config),
-    }
+    manifest = _manifest(base, data, len(records), decontaminate, config)
     state, checkpoint = prepare_run_dir(out, manifest, resume=resume, overwrite=overwrite)
     if state == "finished":
         log(f"{out} already finished; nothing to resume")
         return json.loads((out / SUMMARY).read_text(encoding="utf-8"))
-
-    import torch
-
-    from finetune.prompts import resolve_prompt_format
-
     records, contamination = _decontaminated(records, data, decontaminate, log)
     tokenizer = load_tokenizer(base)
     fmt = resolve_prompt_format(tokenizer, config.prompt_format)
@@ -269,34 +258,15 @@ def train(
     if truncated:
         log(f"{truncated} of {len(records)} records exceed cutoff_len={config.cutoff_len} tokens and were truncated")
     _write_inputs(out, {**manifest, "prompt_format": fmt}, contamination)
-    model = _lora_model(base, config)
-    trainable, total = model.get_nb_trainable_parameters()
-    log(
-        f"{len(records)} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
-        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, "
-        f"effective batch {config.effective_batch_size}"
-    )
+    model, trainable, total = _announced_model(base, config, len(records), fmt, log)
     trainer = _trainer(model, tokenizer, examples, out, config, _callbacks(out, show_progress, log))
-    tokens_before = _resume_point(out, checkpoint, log)
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    elapsed = time.perf_counter() - started
+    result, elapsed, tokens_before = _train_session(trainer, out, checkpoint, log)
     if not trainer.is_world_process_zero():
         return {}
     model.save_pretrained(out / ADAPTER_DIR)
     tokenizer.save_pretrained(out / ADAPTER_DIR)
-
     summary = {
-        "base_model": base,
-        "data": str(data),
-        "n_records": len(records),
-        "decontamination": (
-            {k: v for k, v in contamination.items() if k != "dropped"} if contamination is not None else None
-        ),
-        "n_truncated": truncated,
-        "prompt_format": fmt,
+        **_data_figures(base, data, len(records), contamination, truncated, fmt),
         "quant": "4-bit nf4" + (" double-quant" if config.double_quant else "") if config.quant else "none",
         "trainable_parameters": trainable,
         "total_parameters": total,
@@ -304,11 +274,51 @@ def train(
         "config": dataclasses.asdict(config),
     }
     (out / SUMMARY).write_text(json_safe.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    log(
-        f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, "
-        f"adapter in {out / ADAPTER_DIR}"
-    )
+    log(f"finished: {trainer.state.global_step} steps, train loss {result.training_loss:.4f}, adapter in {out / ADAPTER_DIR}")
     return summary
+
+
+def _manifest(
+    base: str, data: Path, n_records: int, decontaminate: Decontamination | None, config: TrainConfig
+) -> dict[str, Any]:
+    """What the run was asked: a resume must match it (prepare_run_dir)."""
+    return {
+        "base_model": base,
+        "data": str(data.resolve()),
+        "data_sha256": file_sha256(data),
+        "n_records": n_records,
+        "decontaminate": dataclasses.asdict(decontaminate) if decontaminate else None,
+        "config": dataclasses.asdict(config),
+    }
+
+
+def _train_session(trainer: Any, out: Path, checkpoint: Path | None, log: Callable[[str], None]) -> tuple[Any, float, int]:
+    """Train from `checkpoint` (or from the start); return the Trainer's result, the seconds it
+    took and the tokens the checkpoint had already seen. Peak memory counts this session only."""
+    import torch
+
+    tokens_before = _resume_point(out, checkpoint, log)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    return result, time.perf_counter() - started, tokens_before
+
+
+def _data_figures(
+    base: str, data: Path, n_records: int, contamination: dict[str, Any] | None, truncated: int, fmt: str
+) -> dict[str, Any]:
+    """The summary's figures of what was trained on: model, data, decontamination, truncation."""
+    return {
+        "base_model": base,
+        "data": str(data),
+        "n_records": n_records,
+        "decontamination": (
+            {k: v for k, v in contamination.items() if k != "dropped"} if contamination is not None else None
+        ),
+        "n_truncated": truncated,
+        "prompt_format": fmt,
+    }
 
 
 def _decontaminated(
@@ -333,6 +343,18 @@ def _write_inputs(out: Path, manifest: dict[str, Any], contamination: dict[str, 
     (out / RUN_CONFIG).write_text(json_safe.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if contamination is not None:
         (out / DECONTAMINATION).write_text(json_safe.dumps(contamination, indent=2) + "\n", encoding="utf-8")
+
+
+def _announced_model(base: str, config: TrainConfig, n_records: int, fmt: str, log: Callable[[str], None]) -> tuple[Any, int, int]:
+    """The LoRA model, its trainable and total parameter counts, announced in one log line."""
+    model = _lora_model(base, config)
+    trainable, total = model.get_nb_trainable_parameters()
+    log(
+        f"{n_records} records, prompt format {fmt}, {'4-bit QLoRA' if config.quant else 'LoRA'} "
+        f"r={config.lora_r}, {trainable:,} trainable of {total:,} parameters, "
+        f"effective batch {config.effective_batch_size}"
+    )
+    return model, trainable, total
 
 
 def _lora_model(base: str, config: TrainConfig) -> Any:

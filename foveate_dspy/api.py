@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from foveate_dspy.corpus.readers import Article
     from foveate_dspy.method.program import SelfFoveate
     from foveate_dspy.runtime.runner import RunSettings
+    from foveate_dspy.teachers.serving import TeacherServer
 
 __all__ = ["agenerate", "baseline", "compile_corpus", "generate", "make_program", "self_foveate", "teacher_lm"]
 
@@ -280,7 +281,7 @@ class _InMemoryCorpus:
         self.items, self.text_field, self.id_field, self.limit, self.chunk_tokens = items, text_field, id_field, limit, chunk_tokens
 
     def __iter__(self) -> Iterator[Article]:
-        from foveate_dspy.corpus.readers import Article, CorpusError, Document, _detect_field, _id_of, _text_of, _title_of, chunk_document
+        from foveate_dspy.corpus.readers import Article, CorpusError, Document, chunk_document, record_document
 
         count = 0
         for index, item in enumerate(self.items):
@@ -290,9 +291,7 @@ class _InMemoryCorpus:
             elif isinstance(item, str):
                 pieces = chunk_document(Document(f"article-{index}", item, None, where, {"index": index}), self.chunk_tokens)
             elif isinstance(item, Mapping):
-                record = dict(item)
-                text = _text_of(record, _detect_field(record, self.text_field, where), where)
-                doc = Document(_id_of(record, self.id_field, f"article-{index}", where), text, _title_of(record), where, {"index": index})
+                doc = record_document(dict(item), self.text_field, self.id_field, f"article-{index}", where, {"index": index})
                 pieces = chunk_document(doc, self.chunk_tokens)
             else:
                 raise CorpusError(f"{where}: expected a str, a mapping or a corpus.Article, got {type(item).__name__}")
@@ -372,30 +371,16 @@ def _compile_corpus(
     log: Callable[[str], None],
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    import dspy
-
-    from foveate_dspy.compile import _concurrency, _fit_to_context
     from foveate_dspy import json_safe
-    from foveate_dspy.corpus.readers import CorpusError, CorpusSource
-    from foveate_dspy.teachers.model_strings import OFFLINE, check_teacher
+    from foveate_dspy.corpus.readers import CorpusError
+    from foveate_dspy.teachers.model_strings import check_teacher
     from foveate_dspy.corpus.hygiene import CleanedCorpus
     from foveate_dspy.runtime.runner import run, scan_corpus
-    from foveate_dspy.teachers.serving import serve_teacher
+    from foveate_dspy.teachers.serving import fit_to_context, serve_teacher
 
     _settings(**settings)  # unknown names and bad levels or filters raise before the corpus is read
-    teacher = teacher if teacher is not None else dspy.settings.lm
-    lm = None
-    if teacher is None:
-        teacher = OFFLINE
-        log("no teacher given and no LM configured with dspy; using the embedded offline teacher (deterministic rules, not an LLM)")
-    elif not isinstance(teacher, str):
-        lm, teacher = teacher, str(getattr(teacher, "model", None) or type(teacher).__name__)
-    if isinstance(corpus, (str, Path)) or (corpus is None and hf_dataset is not None):
-        source: Iterable[Article] = CorpusSource(corpus, text_field, limit, id_field, hf_dataset, split, chunk_tokens)
-    else:
-        if hf_dataset is not None:
-            raise CorpusError("give either a corpus or hf_dataset, not both")
-        source = _InMemoryCorpus(list(corpus), text_field, id_field, limit, chunk_tokens)
+    lm, teacher = _teacher_of(teacher, log)
+    source = _corpus_source(corpus, text_field, id_field, limit, chunk_tokens, hf_dataset, split)
     articles = CleanedCorpus(source)  # article text cannot inject prompt structure, as in the CLI
     scan = scan_corpus(articles)
     if articles.report.describe():
@@ -406,17 +391,8 @@ def _compile_corpus(
         if settings.get("creative_teacher"):
             check_teacher(settings["creative_teacher"], settings.get("creative_api_base"))
     with serve_teacher(teacher if lm is None else "", api_base, settings.pop("context_tokens", None)) as served:
-        creative = settings.get("creative_teacher")
-        if lm is None and creative == teacher and served.api_base != api_base:  # a GGUF teacher's own server, as in the CLI
-            settings["creative_api_base"] = served.api_base
-        run_settings = _settings(
-            teacher=teacher,
-            api_base=served.api_base,
-            context_tokens=served.context_tokens,
-            max_concurrency=_concurrency(settings.pop("max_concurrency", None), served.slots),
-            **settings,
-        )
-        problem = _fit_to_context(_Args(run_settings.max_tokens), served, articles)  # type: ignore[arg-type]
+        run_settings = _served_settings(teacher, lm is None, api_base, served, settings)
+        problem = fit_to_context(served, articles, run_settings.max_tokens)
         if problem:
             raise CorpusError(problem)
         summary = run(
@@ -435,8 +411,53 @@ def _compile_corpus(
     return json.loads(json_safe.dumps(summary, ensure_ascii=False))
 
 
-@dataclasses.dataclass
-class _Args:
-    """What compile._fit_to_context reads of the CLI's arguments."""
+def _served_settings(teacher: str, built: bool, api_base: str | None, served: TeacherServer, settings: dict[str, Any]) -> RunSettings:
+    """The run's settings once the teacher is served: its server's address, context and slots.
+    A creative teacher that is the GGUF teacher itself (`built`: not an LM given as is) shares
+    its private server, as in the CLI."""
+    from foveate_dspy.teachers.serving import request_concurrency
 
-    max_tokens: int | None = None
+    if built and settings.get("creative_teacher") == teacher and served.api_base != api_base:
+        settings["creative_api_base"] = served.api_base
+    return _settings(
+        teacher=teacher,
+        api_base=served.api_base,
+        context_tokens=served.context_tokens,
+        max_concurrency=request_concurrency(settings.pop("max_concurrency", None), served.slots),
+        **settings,
+    )
+
+
+def _teacher_of(teacher: str | dspy.LM | None, log: Callable[[str], None]) -> tuple[dspy.LM | None, str]:
+    """The LM to use as is (None: one built from the model string) and the teacher's name:
+    `teacher`, else the LM dspy is configured with, else the offline teacher, said in the log."""
+    import dspy
+
+    from foveate_dspy.teachers.model_strings import OFFLINE
+
+    teacher = teacher if teacher is not None else dspy.settings.lm
+    if teacher is None:
+        log("no teacher given and no LM configured with dspy; using the embedded offline teacher (deterministic rules, not an LLM)")
+        return None, OFFLINE
+    if isinstance(teacher, str):
+        return None, teacher
+    return teacher, str(getattr(teacher, "model", None) or type(teacher).__name__)
+
+
+def _corpus_source(
+    corpus: Any,
+    text_field: str | None,
+    id_field: str | None,
+    limit: int | None,
+    chunk_tokens: int,
+    hf_dataset: str | None,
+    split: str | None,
+) -> Iterable[Article]:
+    """The articles of what --corpus takes (a path, a saved or hub dataset), or of Python objects."""
+    from foveate_dspy.corpus.readers import CorpusError, CorpusSource
+
+    if isinstance(corpus, (str, Path)) or (corpus is None and hf_dataset is not None):
+        return CorpusSource(corpus, text_field, limit, id_field, hf_dataset, split, chunk_tokens)
+    if hf_dataset is not None:
+        raise CorpusError("give either a corpus or hf_dataset, not both")
+    return _InMemoryCorpus(list(corpus), text_field, id_field, limit, chunk_tokens)

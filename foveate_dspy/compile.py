@@ -350,39 +350,14 @@ def _open_corpus(args: argparse.Namespace) -> tuple:
     return teacher, articles, scan
 
 
-def _fit_to_context(args: argparse.Namespace, served, articles) -> str | None:
-    """Why the articles cannot be sent to this teacher (one is longer than its context holds),
-    or None. A server would otherwise cut the start of the prompt without a word."""
-    from foveate_dspy.corpus.words import word_count
-    from foveate_dspy.teachers.serving import ContextError, article_word_limit
-
-    if served.context_tokens is None:
-        return None
-    try:
-        limit = article_word_limit(served.context_tokens, args.max_tokens)
-    except ContextError as exc:
-        return str(exc)
-    too_long, shown = 0, []  # one streaming pass; the first three are named
-    for article in articles:
-        words = word_count(article.text)
-        if words > limit:
-            too_long += 1
-            if len(shown) < 3:
-                shown.append(f"{article.id} ({words} words)")
-    if not too_long:
-        return None
-    return (
-        f"{too_long} article(s) are longer than the teacher's context of {served.context_tokens} tokens holds with "
-        f"the method's prompt and reply (at most {limit} words): {', '.join(shown)}; pass --chunk-tokens {limit} or less"
-    )
-
-
 def _compile(
     args: argparse.Namespace, teacher: str, served, articles, scan, levels, filters, sampling, executor, executor_errors
 ) -> int:
     """The run itself, once the teacher is reachable: settings, checks, run, closing lines."""
+    from foveate_dspy.teachers.serving import fit_to_context
+
     settings = _settings(args, teacher, served, levels, filters, sampling)
-    _raise_if(_fit_to_context(args, served, articles))
+    _raise_if(fit_to_context(served, articles, args.max_tokens))
     _check_run(args, teacher, settings)
     if args.dry_run:
         return _dry_run(args, settings, articles)
@@ -398,6 +373,7 @@ def _settings(args: argparse.Namespace, teacher: str, served, levels, filters, s
     from foveate_dspy.method.budget import BudgetConfig
     from foveate_dspy.method.filters import FilterConfig
     from foveate_dspy.runtime.runner import RunSettings
+    from foveate_dspy.teachers.serving import request_concurrency
 
     return RunSettings(
         teacher=teacher,
@@ -414,7 +390,7 @@ def _settings(args: argparse.Namespace, teacher: str, served, levels, filters, s
         reread=not args.no_reread,
         resynthesis=not args.no_resynthesis,
         seed=args.seed,
-        max_concurrency=_concurrency(args.max_concurrency, served.slots),
+        max_concurrency=request_concurrency(args.max_concurrency, served.slots),
         cache=args.cache,
         max_tokens=args.max_tokens,
         rpm=args.rpm,
@@ -573,20 +549,6 @@ def _report_end(summary: dict) -> int:
         print("error: the run is complete but produced no instruction (0 records); see rejected.jsonl for why", file=sys.stderr)
         return EXIT_RUNTIME
     return 0
-
-
-def _concurrency(requested: int | None, slots: int | None) -> int:
-    """The in-flight bound: what was asked, else the server's slots, else 16. More than a server
-    serves at once only queue there and run into the request timeout, so that is a note."""
-    if requested is None:
-        return slots or 16
-    if slots is not None and requested > slots:
-        print(
-            f"note: the server serves {slots} request(s) at a time; the other {requested - slots} of --max-concurrency "
-            f"{requested} will wait in its queue (count that wait in --request-timeout)",
-            file=sys.stderr,
-        )
-    return requested
 
 
 if __name__ == "__main__":

@@ -97,13 +97,19 @@ def _title_of(record: dict[str, Any]) -> str | None:
     return str(title) if title is not None else None
 
 
+def record_document(
+    record: dict[str, Any], text_field: str | None, id_field: str | None, default_id: str, where: str, source: dict[str, Any]
+) -> Document:
+    """One record (a JSONL line, a mapping given to the library) as a Document: its text field
+    detected in the record itself, its id or `default_id`, its optional title."""
+    text = _text_of(record, _detect_field(record, text_field, where), where)
+    return Document(_id_of(record, id_field, default_id, where), text, _title_of(record), where, source)
+
+
 def iter_jsonl(path: Path, text_field: str | None = None, id_field: str | None = None) -> Iterator[Document]:
     """Records of a JSON Lines file; blank lines are ignored."""
     for number, record in read_objects(path, CorpusError):
-        where = f"{path}:{number}"
-        text = _text_of(record, _detect_field(record, text_field, where), where)
-        doc_id = _id_of(record, id_field, f"{path.stem}-{number}", where)
-        yield Document(doc_id, text, _title_of(record), where, {"file": str(path), "line": number})
+        yield record_document(record, text_field, id_field, f"{path.stem}-{number}", f"{path}:{number}", {"file": str(path), "line": number})
 
 
 def iter_csv(path: Path, text_field: str | None = None, id_field: str | None = None) -> Iterator[Document]:
@@ -300,7 +306,7 @@ def iter_documents(
 def chunk_document(document: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, languages: bool = True) -> list[Article]:
     """The articles of one document: one per chunk. A document that fits in one chunk keeps its
     id; the chunks of a longer one are `<id>#chunk<k>` (k from 0). With `languages`, each chunk's
-    language is detected into its `source`; `compile` leaves that to the run (runner._run_article),
+    language is detected into its `source`; `compile` leaves that to the run (runner.run_article),
     since detection is nine tenths of the CPU a read costs and a run reads its corpus before its
     first LM call."""
     chunks = chunk_text(document.text, chunk_tokens)

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from foveate_dspy.corpus.words import word_count
 from foveate_dspy.method.items import Item
 from foveate_dspy.method.refusal import is_refusal, normalise
 
@@ -212,8 +213,9 @@ class RougeFilter:
 
 
 def answer_length(item: Item) -> int:
-    """Answer length in whitespace-separated words: cheap, tokenizer-free and readable in reports."""
-    return len(item.accepted.output.split())
+    """Answer length in words (corpus.words, as the rules and chunking count them: a Chinese
+    answer has words too): cheap, tokenizer-free and readable in reports."""
+    return word_count(item.accepted.output)
 
 
 def length_outliers(items: Sequence[Item], stds: float = LENGTH_STDS) -> list[tuple[Item, str]]:

@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from foveate_dspy.corpus.language import answer_language_mismatch
 from foveate_dspy.method.matching import SENTENCE_MIN_SCORE, find_term, locate_sentence, normalise, stem_words
 from foveate_dspy.corpus.text import is_stopword
+from foveate_dspy.corpus.words import word_count, word_spans
 from foveate_dspy.method.items import Feature
 from foveate_dspy.method.rhetoric import detect_devices
 from foveate_dspy.method.support import SUPPORT_THRESHOLD, support_score
 
 PREFIX = "rule: "
+_WHITESPACE = re.compile(r"\s+")
 
 # Rule names (the stable part of each reason).
 KEYWORD_NOT_IN_ARTICLE = "keyword-not-in-article"
@@ -222,7 +224,7 @@ class ItemCheck:
 
     def answer_problem(self, instruction: str, answer: str) -> str | None:
         """Why the answer breaks the rules every level shares, or None."""
-        words = len(answer.split())
+        words = word_count(answer)
         if words > MAX_ANSWER_WORDS or len(answer) > MAX_ANSWER_CHARS:
             return reason(
                 ANSWER_TOO_LONG,
@@ -263,9 +265,12 @@ def repeats_question(instruction: str, answer: str) -> bool:
 
 
 def capped(answer: str) -> str:
-    """The answer cut at the caps, marked as cut; unchanged when under them."""
-    words = answer.split()
-    if len(words) <= MAX_ANSWER_WORDS and len(answer) <= MAX_ANSWER_CHARS:
+    """The answer cut at the caps, marked as cut; unchanged when under them. Words are counted
+    as everywhere (corpus.words: a Chinese answer has words too); the cut keeps the text up to
+    the last word kept, its whitespace runs made single spaces."""
+    spans = word_spans(answer)
+    if len(spans) <= MAX_ANSWER_WORDS and len(answer) <= MAX_ANSWER_CHARS:
         return answer
-    cut = " ".join(words[:MAX_ANSWER_WORDS])[:MAX_ANSWER_CHARS]
-    return f"{cut} […capped: {len(words)} words, {len(answer)} characters in full]"
+    kept = spans[:MAX_ANSWER_WORDS]
+    cut = _WHITESPACE.sub(" ", answer[kept[0][0] : kept[-1][1]])[:MAX_ANSWER_CHARS] if kept else ""
+    return f"{cut} […capped: {len(spans)} words, {len(answer)} characters in full]"

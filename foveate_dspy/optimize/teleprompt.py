@@ -342,79 +342,117 @@ def _compile(
     metric: ProgramMetric,
     proposer_lm: dspy.LM,
 ) -> dspy.Module:
+    """Optimise `program` with the teleprompter `settings.optimizer` names."""
+    compilers = {"bootstrap": _bootstrap, "mipro": _mipro, "gepa": _gepa}
+    if settings.optimizer not in compilers:
+        raise OptimizeError(f"--optimize takes one of {', '.join(OPTIMIZERS)}; got {settings.optimizer!r}")
+    return compilers[settings.optimizer](program, train, val, settings, metric, proposer_lm)
+
+
+def _bootstrap(
+    program: dspy.Module,
+    train: list[dspy.Example],
+    val: list[dspy.Example],
+    settings: OptimizeSettings,
+    metric: ProgramMetric,
+    proposer_lm: dspy.LM,
+) -> dspy.Module:
+    """BootstrapFewShot: demos from the train articles whose output scores at least BOOTSTRAP_THRESHOLD."""
     import dspy
 
-    if settings.optimizer == "bootstrap":
-        teleprompter = dspy.BootstrapFewShot(
-            metric=metric,
-            metric_threshold=BOOTSTRAP_THRESHOLD,
-            max_bootstrapped_demos=settings.demos,
-            max_labeled_demos=0,  # the train examples are articles, not demos of any predictor
-            max_rounds=1,
-        )
-        return teleprompter.compile(program, trainset=train[: settings.max_calls])
-    if settings.optimizer == "mipro":
-        # Bootstrapping costs up to one metric call per train article and candidate; each trial
-        # scores the whole validation split.
-        bootstrap_calls = MIPRO_CANDIDATES * len(train)
-        trials = (settings.max_calls - bootstrap_calls) // len(val) - 1
-        if trials < 1:
-            need = bootstrap_calls + 2 * len(val)
-            raise OptimizeError(
-                f"--optimize-max-calls {settings.max_calls} is too small for mipro with {len(train)} train and "
-                f"{len(val)} validation articles; it needs at least {need}"
-            )
-        teleprompter = dspy.MIPROv2(
-            metric=metric,
-            prompt_model=proposer_lm,
-            auto=None,
-            num_candidates=MIPRO_CANDIDATES,
-            max_bootstrapped_demos=settings.demos,
-            max_labeled_demos=0,
-            num_threads=settings.threads,
-            seed=settings.seed,
-            metric_threshold=BOOTSTRAP_THRESHOLD,
-            verbose=False,
-            track_stats=False,
-        )
-        # MIPROv2's proposer passes every optional field to a signature built without the ones
-        # switched off below, and DSPy warns about each ignored field on every proposal.
-        with _quiet("dspy.predict.predict"):
-            return teleprompter.compile(
-                program,
-                trainset=train,
-                valset=val,
-                num_trials=trials,
-                minibatch=False,
-                program_aware_proposer=False,  # the program's source is long and says little per predictor
-                data_aware_proposer=False,  # a dataset summary of whole articles would dwarf the prompt
-            )
-    if settings.optimizer == "gepa":
-        from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
+    teleprompter = dspy.BootstrapFewShot(
+        metric=metric,
+        metric_threshold=BOOTSTRAP_THRESHOLD,
+        max_bootstrapped_demos=settings.demos,
+        max_labeled_demos=0,  # the train examples are articles, not demos of any predictor
+        max_rounds=1,
+    )
+    return teleprompter.compile(program, trainset=train[: settings.max_calls])
 
-        from foveate_dspy.teachers.adapters import RecoveringChatAdapter
 
-        # GEPA checks its budget between iterations, and one iteration scores two minibatches and,
-        # when the candidate improves, the validation split: keep that much headroom so the cap holds.
-        minibatch = min(3, len(train))
-        budget = settings.max_calls - (2 * minibatch + len(val))
-        if budget < len(val):
-            raise OptimizeError(
-                f"--optimize-max-calls {settings.max_calls} is too small for gepa with {len(train)} train and "
-                f"{len(val)} validation articles; it needs at least {2 * minibatch + 2 * len(val)}"
-            )
-        teleprompter = dspy.GEPA(
-            metric=metric.with_feedback,
-            max_metric_calls=budget,
-            reflection_lm=proposer_lm,
-            reflection_minibatch_size=minibatch,
-            instruction_proposer=InstructionProposer(adapter=RecoveringChatAdapter()),
-            num_threads=settings.threads,
-            seed=settings.seed,
-            warn_on_score_mismatch=False,
+def _mipro(
+    program: dspy.Module,
+    train: list[dspy.Example],
+    val: list[dspy.Example],
+    settings: OptimizeSettings,
+    metric: ProgramMetric,
+    proposer_lm: dspy.LM,
+) -> dspy.Module:
+    """MIPROv2: instructions proposed by `proposer_lm` and bootstrapped demos, as many trials as
+    the call budget leaves after bootstrapping."""
+    import dspy
+
+    # Bootstrapping costs up to one metric call per train article and candidate; each trial
+    # scores the whole validation split.
+    bootstrap_calls = MIPRO_CANDIDATES * len(train)
+    trials = (settings.max_calls - bootstrap_calls) // len(val) - 1
+    if trials < 1:
+        need = bootstrap_calls + 2 * len(val)
+        raise OptimizeError(
+            f"--optimize-max-calls {settings.max_calls} is too small for mipro with {len(train)} train and "
+            f"{len(val)} validation articles; it needs at least {need}"
         )
-        return teleprompter.compile(program, trainset=train, valset=val)
-    raise OptimizeError(f"--optimize takes one of {', '.join(OPTIMIZERS)}; got {settings.optimizer!r}")
+    teleprompter = dspy.MIPROv2(
+        metric=metric,
+        prompt_model=proposer_lm,
+        auto=None,
+        num_candidates=MIPRO_CANDIDATES,
+        max_bootstrapped_demos=settings.demos,
+        max_labeled_demos=0,
+        num_threads=settings.threads,
+        seed=settings.seed,
+        metric_threshold=BOOTSTRAP_THRESHOLD,
+        verbose=False,
+        track_stats=False,
+    )
+    # MIPROv2's proposer passes every optional field to a signature built without the ones
+    # switched off below, and DSPy warns about each ignored field on every proposal.
+    with _quiet("dspy.predict.predict"):
+        return teleprompter.compile(
+            program,
+            trainset=train,
+            valset=val,
+            num_trials=trials,
+            minibatch=False,
+            program_aware_proposer=False,  # the program's source is long and says little per predictor
+            data_aware_proposer=False,  # a dataset summary of whole articles would dwarf the prompt
+        )
+
+
+def _gepa(
+    program: dspy.Module,
+    train: list[dspy.Example],
+    val: list[dspy.Example],
+    settings: OptimizeSettings,
+    metric: ProgramMetric,
+    proposer_lm: dspy.LM,
+) -> dspy.Module:
+    """GEPA: instructions evolved from the metric's feedback, reflected on by `proposer_lm`."""
+    import dspy
+    from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
+
+    from foveate_dspy.teachers.adapters import RecoveringChatAdapter
+
+    # GEPA checks its budget between iterations, and one iteration scores two minibatches and,
+    # when the candidate improves, the validation split: keep that much headroom so the cap holds.
+    minibatch = min(3, len(train))
+    budget = settings.max_calls - (2 * minibatch + len(val))
+    if budget < len(val):
+        raise OptimizeError(
+            f"--optimize-max-calls {settings.max_calls} is too small for gepa with {len(train)} train and "
+            f"{len(val)} validation articles; it needs at least {2 * minibatch + 2 * len(val)}"
+        )
+    teleprompter = dspy.GEPA(
+        metric=metric.with_feedback,
+        max_metric_calls=budget,
+        reflection_lm=proposer_lm,
+        reflection_minibatch_size=minibatch,
+        instruction_proposer=InstructionProposer(adapter=RecoveringChatAdapter()),
+        num_threads=settings.threads,
+        seed=settings.seed,
+        warn_on_score_mismatch=False,
+    )
+    return teleprompter.compile(program, trainset=train, valset=val)
 
 
 @contextlib.contextmanager

@@ -428,10 +428,7 @@ async def call_predictor(
     gate = LIMITER.get()
     limits = LIMITS.get()
     backoff = gate.backoff if gate is not None else _DEFAULT_BACKOFF
-    estimate = 0
-    if gate is not None and gate.limits_tokens:
-        output = ledger.mean_output_tokens(stage) if ledger is not None else DEFAULT_OUTPUT_TOKENS
-        estimate = estimate_tokens(_request_characters(predictor, kwargs)) + int(output)
+    estimate = _token_estimate(predictor, stage, kwargs, gate, ledger)
     attempt = 0
     parse_failures = 0
     asked = predictor
@@ -450,33 +447,64 @@ async def call_predictor(
                 limits.stop(f"the provider refused the run: {describe_error(exc)}")
             problem = parse_problem(exc)
             if problem is not None:
-                if ledger is not None:
-                    ledger.record_parse(stage, "failed")
-                if parse_failures >= PARSE_RETRIES.get():
-                    if ledger is not None:
-                        ledger.record_parse(stage, "lost")
-                    raise CallFailed(describe_error(exc)) from exc
+                asked, kwargs = _ask_again(exc, problem, predictor, stage, kwargs, ledger, parse_failures)
                 parse_failures += 1
-                # A new rollout id, so neither DSPy's cache nor the provider's hands back the same
-                # reply, and the instructions say what was wrong with it.
-                asked = with_feedback(predictor, problem)
-                config = dict(kwargs.get("config") or {})
-                config["rollout_id"] = f"{config.get('rollout_id', 0)}-parse{parse_failures}"
-                kwargs = {**kwargs, "config": config}
                 continue
             if not is_transient(exc):
                 raise CallFailed(describe_error(exc)) from exc
             attempt += 1
             hint = retry_after(exc)
-            wait = backoff.delay(attempt, hint)
-            if wait is None:
-                why = describe_error(exc).removeprefix(LM_CALL_FAILED)
-                if attempt <= backoff.max_retries:  # the provider asked for a longer wait than we allow
-                    why = f" (the provider asked to wait {hint:.0f}s, more than {backoff.max_retry_after:g}s){why}"
-                raise CallFailed(f"{LM_CALL_FAILED} after {attempt} attempt{'s' if attempt > 1 else ''}{why}") from exc
+            wait = _retry_wait(exc, attempt, hint, backoff)
             if hint is not None and gate is not None:
                 gate.pause(hint)  # the provider's wait holds back every request, not just this one
             await getattr(gate, "sleep", asyncio.sleep)(wait)  # a RequestGate's clock is injectable for tests
+
+
+def _token_estimate(
+    predictor: dspy.Predict, stage: str, kwargs: dict[str, Any], gate: RequestGate | None, ledger: UsageLedger | None
+) -> int:
+    """Tokens the call is reckoned to cost before it is sent (prompt size, and the stage's mean
+    reply so far), for a gate that limits tokens per minute; 0 when none does."""
+    if gate is None or not gate.limits_tokens:
+        return 0
+    output = ledger.mean_output_tokens(stage) if ledger is not None else DEFAULT_OUTPUT_TOKENS
+    return estimate_tokens(_request_characters(predictor, kwargs)) + int(output)
+
+
+def _ask_again(
+    exc: Exception,
+    problem: str,
+    predictor: dspy.Predict,
+    stage: str,
+    kwargs: dict[str, Any],
+    ledger: UsageLedger | None,
+    parse_failures: int,
+) -> tuple[dspy.Predict, dict[str, Any]]:
+    """The predictor and inputs for asking again after a reply that did not parse (the
+    `parse_failures`-th before this one), or CallFailed once --parse-retries are spent."""
+    if ledger is not None:
+        ledger.record_parse(stage, "failed")
+    if parse_failures >= PARSE_RETRIES.get():
+        if ledger is not None:
+            ledger.record_parse(stage, "lost")
+        raise CallFailed(describe_error(exc)) from exc
+    # A new rollout id, so neither DSPy's cache nor the provider's hands back the same
+    # reply, and the instructions say what was wrong with it.
+    config = dict(kwargs.get("config") or {})
+    config["rollout_id"] = f"{config.get('rollout_id', 0)}-parse{parse_failures + 1}"
+    return with_feedback(predictor, problem), {**kwargs, "config": config}
+
+
+def _retry_wait(exc: Exception, attempt: int, hint: float | None, backoff: Backoff) -> float:
+    """Seconds to wait before the `attempt`-th retry of a transient failure, or CallFailed when
+    the retries are spent or the provider asks for a longer wait than --max-retry-after."""
+    wait = backoff.delay(attempt, hint)
+    if wait is None:
+        why = describe_error(exc).removeprefix(LM_CALL_FAILED)
+        if attempt <= backoff.max_retries:  # the provider asked for a longer wait than we allow
+            why = f" (the provider asked to wait {hint:.0f}s, more than {backoff.max_retry_after:g}s){why}"
+        raise CallFailed(f"{LM_CALL_FAILED} after {attempt} attempt{'s' if attempt > 1 else ''}{why}") from exc
+    return wait
 
 
 async def _attempt(

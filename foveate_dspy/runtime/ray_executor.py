@@ -74,7 +74,7 @@ from foveate_dspy.runtime.endpoints import Endpoint, EndpointPool
 from foveate_dspy.runtime.ratelimit import RequestGate, Ticket
 from foveate_dspy.method.items import Item, LevelFailure
 from foveate_dspy.method.resynthesis import CREATIVE_LM
-from foveate_dspy.runtime.runner import ArticleResult, RunSettings, _run_article, program_digest
+from foveate_dspy.runtime.runner import ArticleResult, RunSettings, program_digest, run_article
 from foveate_dspy.teachers.sampling import CREATIVE_CONFIG
 from foveate_dspy.runtime.usage import ArticleLedger
 
@@ -452,7 +452,7 @@ class ArticleWorker:
         ARTICLE.set(scope)
         kept, cost = False, 0.0
         try:
-            result = await _run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
+            result = await run_article(self.program, Article(article_id, text), n, self.settings.seed, self.settings.output_language)
             if scope.stopped:  # its calls go back too: paid for, so in the run's call ledger (lost)
                 return pickle.dumps(Outcome(calls=log.calls, stopped=self.limits.stopped or "stopped at a limit"))
             kept, cost = result.error is None, UsageLedger.totals(log).cost_usd
@@ -551,49 +551,19 @@ class RayExecutor:
         limits: RunLimits,
         budget: ArticleBudget | None,
     ) -> dict[str, Any]:
-        from ray.data import ActorPoolStrategy
-
         _quiet_ray_data(ray)
         endpoints = self.endpoints or [Endpoint(settings.api_base)]
-        batch = self.batch_size or max(1, math.ceil(len(pending) / MAX_BLOCKS))
-        batches = math.ceil(len(pending) / batch)
-        cpus = ray.cluster_resources().get("CPU", 1.0)
-        workers = max(1, min(self.workers or int(cpus) or 1, batches))
-        # Twice as many articles in flight over the cluster as the local executor keeps (one per
-        # request slot): an article that ends leaves its slots idle until Ray Data hands its worker
-        # the next batch, so each worker keeps spare articles waiting at the broker, which alone
-        # bounds the requests in flight.
-        per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
-        # Limits are the run's totals: the broker starts from what earlier sessions spent.
-        admission = ADMISSION.get()  # the driver's: what earlier sessions' articles took
-        broker = ray.remote(RequestBroker).options(num_cpus=0).remote(
-            settings,
-            endpoints,
-            limits.started_calls,
-            limits.cost_before,
-            admission.history if admission is not None else None,
-            admission.prior_cost_per_call if admission is not None else None,
-        )
-        try:
-            state = program.dump_state()
-        except Exception:  # a program that cannot save its state: the workers build it from the settings
-            state = None
-        jobs = [{"index": i, "id": a.id, "text": a.text, "n": NO_BUDGET if n is None else n} for i, (a, n) in enumerate(pending)]
-        results = ray.data.from_items(jobs, override_num_blocks=batches).map_batches(
-            ArticleWorker,
-            batch_size=batch,
-            batch_format="numpy",
-            fn_constructor_kwargs={
-                "settings": settings,
-                "program_state": state,
-                "program_sha": program_digest(program),
-                "broker": broker,
-                "endpoints": endpoints,
-                "budget": budget,
-            },
-            compute=ActorPoolStrategy(size=workers, max_concurrent_calls_per_actor=per_worker, enable_true_multi_threading=True),
-            num_cpus=min(1.0, cpus / workers),
-        )
+        layout = _Layout.of(len(pending), self.batch_size, self.workers, ray.cluster_resources().get("CPU", 1.0), settings)
+        broker = _start_broker(ray, settings, endpoints, limits)
+        constructor = {
+            "settings": settings,
+            "program_state": _program_state(program),
+            "program_sha": program_digest(program),
+            "broker": broker,
+            "endpoints": endpoints,
+            "budget": budget,
+        }
+        results = layout.dataset(ray, pending, constructor)
         seen: set[int] = set()
         stream = iter(results.iter_rows())
         try:
@@ -602,28 +572,7 @@ class RayExecutor:
                 if index in seen:
                     continue  # a retried task reported it again
                 seen.add(index)
-                outcome: Outcome = pickle.loads(row["payload"])
-                if outcome.setup_error is not None:
-                    raise RayRunError(outcome.setup_error)
-                article, n = pending[index]
-                if outcome.closed is not None:  # not started: no article fits in what the limit leaves
-                    limits.closed = limits.closed or outcome.closed
-                    continue
-                if outcome.stopped is not None:
-                    record_replayed(outcome.calls, Work.article(article.id))  # paid for, work lost
-                    limits.stop(outcome.stopped)
-                    continue
-                computed = outcome.n is not None
-                if outcome.language is not None and "language" not in article.source:
-                    article = replace(article, source={**article.source, "language": outcome.language})
-                work = Work.article(article.id)
-                record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
-                result = ArticleResult(
-                    article, outcome.n if computed else n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions
-                )
-                result.attempt = work.attempt
-                result.budget_computed = computed
-                on_result(result)
+                _deliver(pickle.loads(row["payload"]), *pending[index], limits, ledger, on_result)
             report = ray.get(broker.report.remote())
         except ray.exceptions.RayError as exc:
             cause = _root_cause(exc)
@@ -632,4 +581,99 @@ class RayExecutor:
         finally:
             stream.close()  # ends the iteration: Ray Data then winds the dataset's execution down
             ray.kill(broker)
-        return {**report, "executor": "ray", "workers": workers, "batch_size": batch}
+        return {**report, "executor": "ray", "workers": layout.workers, "batch_size": layout.batch}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How a session's articles are spread over the cluster: articles per Ray Data batch, how
+    many batches, worker actors, articles each worker keeps in flight, and CPUs per worker."""
+
+    batch: int
+    batches: int
+    workers: int
+    per_worker: int
+    cpus_per_worker: float
+
+    @classmethod
+    def of(cls, articles: int, batch_size: int | None, workers: int | None, cpus: float, settings: RunSettings) -> _Layout:
+        batch = batch_size or max(1, math.ceil(articles / MAX_BLOCKS))
+        batches = math.ceil(articles / batch)
+        workers = max(1, min(workers or int(cpus) or 1, batches))
+        # Twice as many articles in flight over the cluster as the local executor keeps (one per
+        # request slot): an article that ends leaves its slots idle until Ray Data hands its worker
+        # the next batch, so each worker keeps spare articles waiting at the broker, which alone
+        # bounds the requests in flight.
+        per_worker = max(1, math.ceil(math.ceil(2 * settings.max_concurrency / workers) / batch))
+        return cls(batch, batches, workers, per_worker, min(1.0, cpus / workers))
+
+    def dataset(self, ray: Any, pending: list[tuple[Article, int | None]], constructor: dict[str, Any]) -> Any:
+        """The Ray Data pipeline: the pending articles (an n the workers compute sent as
+        NO_BUDGET) mapped in batches over a pool of ArticleWorker actors built with `constructor`."""
+        from ray.data import ActorPoolStrategy
+
+        jobs = [{"index": i, "id": a.id, "text": a.text, "n": NO_BUDGET if n is None else n} for i, (a, n) in enumerate(pending)]
+        return ray.data.from_items(jobs, override_num_blocks=self.batches).map_batches(
+            ArticleWorker,
+            batch_size=self.batch,
+            batch_format="numpy",
+            fn_constructor_kwargs=constructor,
+            compute=ActorPoolStrategy(size=self.workers, max_concurrent_calls_per_actor=self.per_worker, enable_true_multi_threading=True),
+            num_cpus=self.cpus_per_worker,
+        )
+
+
+def _start_broker(ray: Any, settings: RunSettings, endpoints: list[Endpoint], limits: RunLimits) -> Any:
+    """The run's RequestBroker actor. Limits are the run's totals: the broker starts from what
+    earlier sessions spent, and admission from what their articles took (the driver's)."""
+    admission = ADMISSION.get()
+    return ray.remote(RequestBroker).options(num_cpus=0).remote(
+        settings,
+        endpoints,
+        limits.started_calls,
+        limits.cost_before,
+        admission.history if admission is not None else None,
+        admission.prior_cost_per_call if admission is not None else None,
+    )
+
+
+def _program_state(program: dspy.Module) -> dict[str, Any] | None:
+    """The program's prompts and demos for the workers; None when it cannot save its state (the
+    workers then build it from the settings)."""
+    try:
+        return program.dump_state()
+    except Exception:
+        return None
+
+
+def _deliver(
+    outcome: Outcome,
+    article: Article,
+    n: int | None,
+    limits: RunLimits,
+    ledger: UsageLedger,
+    on_result: Callable[[ArticleResult], None],
+) -> None:
+    """One worker's outcome on the driver: a setup error ends the run; an article a limit kept
+    from starting, or cut short (its calls paid for, its work lost), moves the limits; a finished
+    one goes to `on_result` with its calls replayed into the driver's ledgers."""
+    if outcome.setup_error is not None:
+        raise RayRunError(outcome.setup_error)
+    if outcome.closed is not None:  # not started: no article fits in what the limit leaves
+        limits.closed = limits.closed or outcome.closed
+        return
+    if outcome.stopped is not None:
+        record_replayed(outcome.calls, Work.article(article.id))  # paid for, work lost
+        limits.stop(outcome.stopped)
+        return
+    computed = outcome.n is not None
+    if outcome.language is not None and "language" not in article.source:
+        article = replace(article, source={**article.source, "language": outcome.language})
+    work = Work.article(article.id)
+    record_replayed(outcome.calls, work)  # the run's call ledger, written on the driver
+    result = ArticleResult(
+        article, outcome.n if computed else n, outcome.items, outcome.level_failures, outcome.error, replay(outcome, ledger), outcome.extractions
+    )
+    result.attempt = work.attempt
+    result.budget_computed = computed
+    on_result(result)

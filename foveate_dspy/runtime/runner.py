@@ -333,7 +333,9 @@ def retry_reason(result: ArticleResult) -> str | None:
 # --- running ----------------------------------------------------------------------------------
 
 
-async def _run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
+async def run_article(program: dspy.Module, article: Article, n: int, seed: int, output_language: str = AUTO) -> ArticleResult:
+    """One article through the program (either executor's per-article step), with its own usage
+    ledger and output language; the program raising becomes the result's error, not the run's."""
     ledger = ArticleLedger.under(LEDGER.get())
     LEDGER.set(ledger)  # only in this article's task: asyncio tasks run in a copy of the context
     language = article.source.get("language")
@@ -372,93 +374,106 @@ async def run_articles(
     When `on_result` has a `flush` (runner.Commits), it is called after one turn of the loop, so
     the articles that finish at the same moment are committed in one transaction."""
     LIMITER.set(RequestGate(settings.max_concurrency, settings.rpm, settings.tpm, settings.request_timeout, settings.backoff))
-    limits = LIMITS.get()
-    admission = ADMISSION.get()
-    slots = max(1, settings.max_concurrency)
-    ready: asyncio.Queue[tuple[Article, int, bool] | None] = asyncio.Queue(maxsize=slots + BUDGET_BATCH)
-    flush = getattr(on_result, "flush", None)
-    tasks: list[asyncio.Task] = []
+    await _ArticleLoop(program, settings, on_result, budget).run(pending)
 
-    def stopping() -> bool:  # stopped at a limit, or no article fits in what is left
-        return limits is not None and (limits.stopped or limits.closed)
 
-    def stop_others() -> None:
-        for task in tasks:
+class _ArticleLoop:
+    """run_articles' loop: a feed that computes missing budgets and queues articles, and
+    `max_concurrency` slots that each run one article at a time, every one in its own task."""
+
+    def __init__(self, program: dspy.Module, settings: RunSettings, on_result: Callable[[ArticleResult], None], budget: ArticleBudget | None) -> None:
+        self.program, self.settings, self.on_result, self.budget = program, settings, on_result, budget
+        self.limits = LIMITS.get()
+        self.admission = ADMISSION.get()
+        self.slots = max(1, settings.max_concurrency)
+        self.ready: asyncio.Queue[tuple[Article, int, bool] | None] = asyncio.Queue(maxsize=self.slots + BUDGET_BATCH)
+        self.flush = getattr(on_result, "flush", None)
+        self.tasks: list[asyncio.Task] = []
+
+    async def run(self, pending: Iterable[tuple[Article, int | None]]) -> None:
+        # Every task is awaited to its end, so none is left pending or with an unretrieved exception
+        # (asyncio's "Task was destroyed" and "never retrieved" noise after Ctrl-C).
+        works = (self.feed(pending), *(self.slot() for _ in range(self.slots)))
+        self.tasks.extend(asyncio.ensure_future(self.guarded(work)) for work in works)
+        outcomes = await asyncio.gather(*self.tasks, return_exceptions=True)
+        errors = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+        if any(isinstance(e, _Interrupted) for e in errors):
+            raise _Interrupted()
+        if errors:
+            raise errors[0]
+
+    def stopping(self) -> bool:
+        """Stopped at a limit, or no article fits in what is left."""
+        return self.limits is not None and (self.limits.stopped or self.limits.closed)
+
+    def stop_others(self) -> None:
+        for task in self.tasks:
             if task is not asyncio.current_task():
                 task.cancel()
 
-    async def guarded(work: Awaitable[None]) -> None:
+    async def guarded(self, work: Awaitable[None]) -> None:
         try:
             await work
         except KeyboardInterrupt:  # raised inside a request (its thread): stop the run like Ctrl-C
-            stop_others()
+            self.stop_others()
             raise _Interrupted() from None
         except asyncio.CancelledError:
             raise
         except BaseException:
-            stop_others()
+            self.stop_others()
             raise
 
-    async def feed() -> None:
+    async def feed(self, pending: Iterable[tuple[Article, int | None]]) -> None:
         batch: list[tuple[Article, int | None]] = []
-
-        async def send() -> None:
-            texts = [article.text for article, n in batch if n is None]
-            if texts and budget is None:
-                raise StoreError(f"article {batch[0][0].id!r} has no budget n and the run has no stored Algorithm 1 fit")
-            computed = iter(await asyncio.to_thread(budget.many, texts)) if texts else iter(())
-            for article, n in batch:
-                await ready.put((article, next(computed), True) if n is None else (article, n, False))
-            batch.clear()
-
         for article, n in pending:
-            if stopping():
+            if self.stopping():
                 break  # start no new article
             batch.append((article, n))
             if n is not None or len(batch) >= BUDGET_BATCH:
-                await send()
-        await send()
-        for _ in range(slots):
-            await ready.put(None)
+                await self.send(batch)
+        await self.send(batch)
+        for _ in range(self.slots):
+            await self.ready.put(None)
 
-    async def one(article: Article, n: int, computed: bool) -> None:
+    async def send(self, batch: list[tuple[Article, int | None]]) -> None:
+        """Queue the batch's articles, in order, with their n computed (one batched embedding in a
+        thread) where it is None; the batch is emptied."""
+        texts = [article.text for article, n in batch if n is None]
+        if texts and self.budget is None:
+            raise StoreError(f"article {batch[0][0].id!r} has no budget n and the run has no stored Algorithm 1 fit")
+        computed = iter(await asyncio.to_thread(self.budget.many, texts)) if texts else iter(())
+        for article, n in batch:
+            await self.ready.put((article, next(computed), True) if n is None else (article, n, False))
+        batch.clear()
+
+    async def one(self, article: Article, n: int, computed: bool) -> None:
         scope = ArticleScope()
-        if admission is not None and not await admission.enter(scope, n):
+        if self.admission is not None and not await self.admission.enter(scope, n):
             return
         kept, cost = False, 0.0
         try:
             ARTICLE.set(scope)
             work = Work.article(article.id)
             WORK.set(work)
-            result = await _run_article(program, article, n, settings.seed, settings.output_language)
+            result = await run_article(self.program, article, n, self.settings.seed, self.settings.output_language)
             result.attempt = work.attempt
             result.budget_computed = computed
             if not scope.stopped:  # a call refused at the hard limit: incomplete, left for the resume
-                on_result(result)
+                self.on_result(result)
                 kept = result.error is None
                 cost = UsageLedger.totals(result.usage).cost_usd if result.usage is not None else 0.0  # its own, not the run's
         finally:
-            if admission is not None:
-                await admission.leave(scope, kept, cost)
-        if flush is not None:  # what finished in this turn of the loop is committed together
+            if self.admission is not None:
+                await self.admission.leave(scope, kept, cost)
+        if self.flush is not None:  # what finished in this turn of the loop is committed together
             await asyncio.sleep(0)
-            flush()
+            self.flush()
 
-    async def slot() -> None:
+    async def slot(self) -> None:
         # Each article keeps a handful of calls in flight; this many articles saturate the limiter.
-        while (job := await ready.get()) is not None:
-            if not stopping():  # else drain until the feed ends
-                await asyncio.create_task(one(*job))  # its own task: its own context (ledger, scope)
-
-    # Every task is awaited to its end, so none is left pending or with an unretrieved exception
-    # (asyncio's "Task was destroyed" and "never retrieved" noise after Ctrl-C).
-    tasks.extend(asyncio.ensure_future(guarded(work)) for work in (feed(), *(slot() for _ in range(slots))))
-    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    errors = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
-    if any(isinstance(e, _Interrupted) for e in errors):
-        raise _Interrupted()
-    if errors:
-        raise errors[0]
+        while (job := await self.ready.get()) is not None:
+            if not self.stopping():  # else drain until the feed ends
+                await asyncio.create_task(self.one(*job))  # its own task: its own context (ledger, scope)
 
 
 class _Interrupted(Exception):
@@ -645,118 +660,212 @@ def run(
 ) -> dict[str, Any]:
     """Compile (or resume compiling) a dataset from `articles` into `out_dir`; returns the
     summary it wrote. `articles` is read at most twice and never held: a list, or a re-iterable
-    stream such as corpus.CorpusSource (`scan`: its count and digest, when already taken). `force_new` moves an existing run aside first; `teacher_lm` replaces the
-    LM built from `settings.teacher` (a scripted LM in tests; local executor only). `executor`
+    stream such as corpus.CorpusSource (`scan`: its count and digest, when already taken).
+    `force_new` moves an existing run aside first; `teacher_lm` replaces the LM built from
+    `settings.teacher` (a scripted LM in tests; local executor only). `executor`
     runs the pending articles elsewhere, with `run_local`'s arguments (ray_executor.RayExecutor);
     planning, commits and exports stay here either way. Raises StoreError (its subclass
     SettingsMismatch for a directory holding another configuration's run). `program_factory`
     makes the program once the run directory is locked, given an optimize_gate.SyncGate that puts
     its LM calls (an optimisation) under the run's limits, pacing, retries and call ledger."""
-    from foveate_dspy.method.choice import build_program
-    from foveate_dspy.runtime.progress import RunProgress
-
     started = time.monotonic()
     if iter(articles) is articles:  # a one-shot iterator cannot be read twice: keep it
         articles = list(articles)
     scan = scan or scan_corpus(articles)
     ledger = UsageLedger(Pricing.lookup((settings.teacher, settings.creative_teacher)))
-    store = RunStore.open(out_dir, fresh=force_new)
-    store.redact(secrets_to_redact(settings))
-    # Limits are the run's totals: what earlier sessions paid for counts against them.
-    spent_calls, spent_cost = store.spent()
-    limits = RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
-    concurrency: dict[str, Any] = {}
-    tally = Tally()
-    session: dict[str, Any] = {"status": "failed", "skipped": 0, "notes": notes or {}}
+    store, limits = _open_store(out_dir, settings, force_new)
+    session = _Session(notes or {})
     failure: BaseException | None = None
-    tokens: list[tuple[Any, Any]] = []
-    logs: list[CallLog] = []
     try:
         if store.moved_to is not None:
             log(f"--force-new: moved the previous run's store and outputs to {store.moved_to}")
-        early_log = None
-        if program is None and program_factory is not None:
-            from foveate_dspy.optimize.gate import SyncGate
-
-            # Calls made before the session begins are the session's once it does (CallLog.adopt).
-            early_log = CallLog(store.path, 0, ledger.pricing)
-            logs.append(early_log)
-            # Not CALL_LOG: the gate writes these rows itself, and the program's own calls run in
-            # DSPy's worker threads, which may carry this context along.
-            gate = SyncGate(
-                limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff, tpm=settings.tpm
-            )
-            program = program_factory(gate)
-        program = program or build_program(settings)
-        fingerprint = shaping_settings(settings, scan, program)
-        plan = _plan(store, out_dir, articles, settings, fingerprint, log, scan)
-        session["skipped"] = plan.total - plan.to_run
-        store.begin_session(settings.public())
-        if early_log is not None:
-            early_log.adopt(store.session)
-        else:
-            logs.append(CallLog(store.path, store.session, ledger.pricing))
-        tokens.append((CALL_LOG, CALL_LOG.set(logs[-1])))
-        head = _pending_head(store, settings)
-        tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, head))))
-        admission = ADMISSION.get()
-        if head and admission is not None and admission.active and admission.shortfall(head[0][1]) is not None:
-            pending_fits = False  # the limit leaves no room for an article: no probe either
-        else:
-            pending_fits = bool(plan.to_run)
+        program, early_log = _session_program(program, program_factory, settings, store, ledger, limits, session.logs)
+        plan = _plan(store, out_dir, articles, settings, shaping_settings(settings, scan, program), log, scan)
+        session.skipped = plan.total - plan.to_run
+        pending_fits = _begin_session(store, settings, early_log, ledger, limits, session, plan)
         if plan.to_run:
-            probes = ArticleLedger.under(ledger)
-
-            def record_probe(usage: dict[str, dict[str, Any]], failed: bool) -> None:
-                probes.record(PROBE_STAGE, usage, failed)
-                calls = CALL_LOG.get()
-                if calls is not None:  # in the run's call ledger as their own bucket, "probe"
-                    calls.finished(calls.started(PROBE_STAGE, settings.teacher, phase="probe"), usage, failed)
-
-            # A mode settled by an earlier session against the same teacher and server is reused:
-            # the probe is paid for once per run, not once per resume.
-            where = {"requested": settings.output_mode, "teacher": settings.teacher, "api_base": public_api_base(settings.api_base)}
-            settled = store.meta("output_mode")
-            if settled is not None and settled.get("for") == where:
-                chosen = _unprobed(settings, settled.get("fallback"), settled["mode"], settled.get("form"))
-            elif pending_fits:
-                chosen = settle_output_mode(settings, teacher_lm, log, record_probe, lambda: limits.admit(ledger))
-                store.remember("output_mode", {"for": where, "mode": chosen.mode, "form": chosen.form, "fallback": chosen.fallback})
-            else:
-                chosen = _unprobed(settings, "no probe: the run's limit leaves no room for an article")
-            if probes.rows():
-                store.commit_run_usage(probes.rows())
-            session["output_mode"] = chosen.as_dict()
+            chosen = _output_mode(store, settings, teacher_lm, log, limits, ledger, pending_fits)
+            session.output_mode = chosen.as_dict()
             settings = replace(settings, output_mode=chosen.mode, output_form=chosen.form)
-            filters = FilterChain(settings.filters, settings.filter_config)
-
-            with RunProgress(plan.to_run, tally, ledger, enabled=progress) as bar:
-                commits = Commits(store, settings, filters, tally, bar)
-                execute = executor or functools.partial(run_local, teacher_lm=teacher_lm)
-                try:
-                    concurrency.update(execute(program, plan.pending, settings, commits, ledger, limits, budget=plan.budget))
-                except BaseException:
-                    with contextlib.suppress(StoreError):  # save what finished; the first error is the one to report
-                        commits.flush()
-                    raise
-                commits.flush()
-        counts = store.progress()
-        complete = counts[DONE] == counts["articles"]
-        if complete and "length" in settings.filters:
-            _length_filter(store, settings)
-        session["status"] = "finished" if complete else "stopped"
+            execute = executor or functools.partial(run_local, teacher_lm=teacher_lm)
+            _execute(execute, program, plan, settings, store, ledger, limits, session, progress)
+        session.status = _end_status(store, settings)
     except BaseException as exc:
         failure = exc
-        session["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        session.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
-        session["tally"] = tally
-        for variable, token in reversed(tokens):
-            variable.reset(token)
-        for call_log in logs:  # before the store closes: it folds the WAL back only when it is the last connection
-            call_log.close()
-        summary = _finish(store, out_dir, settings, ledger, limits, concurrency, session, started, failure, log)
+        session.release()
+        summary = _finish(store, out_dir, settings, ledger, limits, session, started, failure, log)
     return summary
+
+
+def _open_store(out_dir: Path, settings: RunSettings, force_new: bool) -> tuple[RunStore, RunLimits]:
+    """The run's store, locked (moved aside first with `force_new`), with the settings' secrets
+    to redact; and the run's limits, which are its totals: what earlier sessions paid for counts
+    against them."""
+    store = RunStore.open(out_dir, fresh=force_new)
+    store.redact(secrets_to_redact(settings))
+    spent_calls, spent_cost = store.spent()
+    return store, RunLimits(settings.max_calls, settings.max_cost_usd, started_calls=spent_calls, cost_before=spent_cost)
+
+
+def _end_status(store: RunStore, settings: RunSettings) -> str:
+    """"finished" once every article is done (the whole-run length filter applied then), else
+    "stopped" (at a limit: the next session continues)."""
+    counts = store.progress()
+    complete = counts[DONE] == counts["articles"]
+    if complete and "length" in settings.filters:
+        _length_filter(store, settings)
+    return "finished" if complete else "stopped"
+
+
+@dataclass
+class _Session:
+    """What one session of a run gathers as it goes, for its summary (`_finish`) and its clean-up:
+    its status, the articles it skipped as done, its output mode, its counts, the executor's
+    report, the context variables it set and the call logs it opened."""
+
+    notes: dict[str, Any]
+    status: str = "failed"
+    skipped: int = 0
+    output_mode: dict[str, Any] | None = None
+    tally: Tally = field(default_factory=Tally)
+    concurrency: dict[str, Any] = field(default_factory=dict)
+    tokens: list[tuple[Any, Any]] = field(default_factory=list)
+    logs: list[CallLog] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Reset the context variables the session set, and close its call logs; before the
+        store closes, which folds the WAL back only when it is the last connection."""
+        for variable, token in reversed(self.tokens):
+            variable.reset(token)
+        for call_log in self.logs:
+            call_log.close()
+
+
+def _session_program(
+    program: dspy.Module | None,
+    program_factory: Callable[[Any], dspy.Module] | None,
+    settings: RunSettings,
+    store: RunStore,
+    ledger: UsageLedger,
+    limits: RunLimits,
+    logs: list[CallLog],
+) -> tuple[dspy.Module, CallLog | None]:
+    """The session's program: the one given, else the factory's (its LM calls made under a
+    SyncGate, logged in an early call log that the session adopts once it begins), else the
+    settings' own; and that early call log, if any (also added to `logs`)."""
+    from foveate_dspy.method.choice import build_program
+
+    early_log = None
+    if program is None and program_factory is not None:
+        from foveate_dspy.optimize.gate import SyncGate
+
+        # Calls made before the session begins are the session's once it does (CallLog.adopt).
+        early_log = CallLog(store.path, 0, ledger.pricing)
+        logs.append(early_log)
+        # Not CALL_LOG: the gate writes these rows itself, and the program's own calls run in
+        # DSPy's worker threads, which may carry this context along.
+        gate = SyncGate(
+            limits, ledger, early_log, settings.max_concurrency, settings.rpm, settings.request_timeout, settings.backoff, tpm=settings.tpm
+        )
+        program = program_factory(gate)
+    return program or build_program(settings), early_log
+
+
+def _begin_session(
+    store: RunStore, settings: RunSettings, early_log: CallLog | None, ledger: UsageLedger, limits: RunLimits, session: _Session, plan: Plan
+) -> bool:
+    """Begin the session in the store, with its call log and the run's article admission;
+    returns whether an article may start at all."""
+    store.begin_session(settings.public())
+    _open_call_log(store, early_log, ledger, session)
+    return _open_admission(store, settings, limits, ledger, session, plan)
+
+
+def _open_call_log(store: RunStore, early_log: CallLog | None, ledger: UsageLedger, session: _Session) -> None:
+    """Make the session's call log CALL_LOG (the early one, adopted, or a new one)."""
+    if early_log is not None:
+        early_log.adopt(store.session)
+    else:
+        session.logs.append(CallLog(store.path, store.session, ledger.pricing))
+    session.tokens.append((CALL_LOG, CALL_LOG.set(session.logs[-1])))
+
+
+def _open_admission(
+    store: RunStore, settings: RunSettings, limits: RunLimits, ledger: UsageLedger, session: _Session, plan: Plan
+) -> bool:
+    """Make the run's article admission ADMISSION; returns whether an article may start at all
+    (False when the limit leaves no room for the first one)."""
+    head = _pending_head(store, settings)
+    session.tokens.append((ADMISSION, ADMISSION.set(_admission(store, settings, limits, ledger, head))))
+    admission = ADMISSION.get()
+    if head and admission is not None and admission.active and admission.shortfall(head[0][1]) is not None:
+        return False  # the limit leaves no room for an article: no probe either
+    return bool(plan.to_run)
+
+
+def _output_mode(
+    store: RunStore,
+    settings: RunSettings,
+    teacher_lm: dspy.LM | None,
+    log: Callable[[str], None],
+    limits: RunLimits,
+    ledger: UsageLedger,
+    pending_fits: bool,
+):
+    """The session's output mode. A mode settled by an earlier session against the same teacher
+    and server is reused: the probe is paid for once per run, not once per resume. Probe calls
+    are committed as the run's own usage and in its call ledger, as their own bucket, "probe"."""
+    probes = ArticleLedger.under(ledger)
+
+    def record_probe(usage: dict[str, dict[str, Any]], failed: bool) -> None:
+        probes.record(PROBE_STAGE, usage, failed)
+        calls = CALL_LOG.get()
+        if calls is not None:
+            calls.finished(calls.started(PROBE_STAGE, settings.teacher, phase="probe"), usage, failed)
+
+    where = {"requested": settings.output_mode, "teacher": settings.teacher, "api_base": public_api_base(settings.api_base)}
+    settled = store.meta("output_mode")
+    if settled is not None and settled.get("for") == where:
+        chosen = _unprobed(settings, settled.get("fallback"), settled["mode"], settled.get("form"))
+    elif pending_fits:
+        chosen = settle_output_mode(settings, teacher_lm, log, record_probe, lambda: limits.admit(ledger))
+        store.remember("output_mode", {"for": where, "mode": chosen.mode, "form": chosen.form, "fallback": chosen.fallback})
+    else:
+        chosen = _unprobed(settings, "no probe: the run's limit leaves no room for an article")
+    if probes.rows():
+        store.commit_run_usage(probes.rows())
+    return chosen
+
+
+def _execute(
+    execute: Callable[..., dict[str, Any]],
+    program: dspy.Module,
+    plan: Plan,
+    settings: RunSettings,
+    store: RunStore,
+    ledger: UsageLedger,
+    limits: RunLimits,
+    session: _Session,
+    progress: bool,
+) -> None:
+    """Run the plan's pending articles with `execute`, each finished one committed as it comes
+    (what finished is saved even when the executor fails); the executor's report goes to
+    `session.concurrency`."""
+    from foveate_dspy.runtime.progress import RunProgress
+
+    filters = FilterChain(settings.filters, settings.filter_config)
+    with RunProgress(plan.to_run, session.tally, ledger, enabled=progress) as bar:
+        commits = Commits(store, settings, filters, session.tally, bar)
+        try:
+            session.concurrency.update(execute(program, plan.pending, settings, commits, ledger, limits, budget=plan.budget))
+        except BaseException:
+            with contextlib.suppress(StoreError):  # save what finished; the first error is the one to report
+                commits.flush()
+            raise
+        commits.flush()
 
 
 PROBE_STAGE = "output_mode.probe"
@@ -844,8 +953,7 @@ def _finish(
     settings: RunSettings,
     ledger: UsageLedger,
     limits: RunLimits,
-    concurrency: dict[str, float],
-    session: dict[str, Any],
+    session: _Session,
     started: float,
     failure: BaseException | None,
     log: Callable[[str], None],
@@ -860,20 +968,18 @@ def _finish(
         store.close()
         return summary
     try:
-        store.end_session(session["status"])
+        store.end_session(session.status)
         summary = build_summary(store, settings, ledger, time.monotonic() - started)
         # None, or why the run stopped early (re-run the same command to continue)
-        summary["stopped"] = limits.stopped or limits.closed or ("interrupted" if session["status"] == "interrupted" else None)
+        summary["stopped"] = limits.stopped or limits.closed or ("interrupted" if session.status == "interrupted" else None)
         summary.update(spend_fields(store.ledger(), settings.max_calls, settings.max_cost_usd))
-        summary.update(session["notes"])  # e.g. input_hygiene: what the corpus cleaning changed
-        tally = session.get("tally")
-        if tally is not None:
-            summary["this_run"]["articles_done"] = tally.articles_done
-            summary["this_run"]["articles_failed"] = len(tally.articles_failed)
-        summary["lm_concurrency"] = concurrency
-        summary["this_run"]["status"] = session["status"]
-        summary["this_run"]["output_mode"] = session.get("output_mode")
-        summary["this_run"]["articles_skipped_done"] = session["skipped"]
+        summary.update(session.notes)  # e.g. input_hygiene: what the corpus cleaning changed
+        summary["this_run"]["articles_done"] = session.tally.articles_done
+        summary["this_run"]["articles_failed"] = len(session.tally.articles_failed)
+        summary["lm_concurrency"] = session.concurrency
+        summary["this_run"]["status"] = session.status
+        summary["this_run"]["output_mode"] = session.output_mode
+        summary["this_run"]["articles_skipped_done"] = session.skipped
         write_run_files(store, out_dir, summary)
     except (StoreError, OSError) as exc:
         if failure is None:
@@ -914,14 +1020,6 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
 
     counts = store.counts()
     usage = store.usage()
-    stages = usage["stages"].values()
-    calls = sum(r["calls"] for r in stages)
-    inputs = sum(r["input_tokens"] for r in stages)
-    outputs = sum(r["output_tokens"] for r in stages)
-    per_level = counts["per_level"]
-    records = sum(per_level["records"].values())
-    priced = any(r["calls"] > r["unpriced_calls"] for r in usage["models"].values())
-    budget = counts["budget"]
     levels = output_levels(settings)
     sessions = store.sessions()
     this = ledger.totals()
@@ -933,31 +1031,8 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
         "articles_failed": counts["articles_failed"],
         "articles_pending": counts["articles_pending"],
         "complete": counts["articles_done"] == counts["articles"],
-        "records": records,
-        "records_per_level": {lv: per_level["records"].get(lv, 0) for lv in levels},
-        "resynthesized": sum(per_level["resynthesized"].values()),
-        "resynthesized_per_level": {lv: per_level["resynthesized"].get(lv, 0) for lv in levels},
-        "resynthesis_attempts": counts["resynthesis_attempts"],
-        "failed": sum(per_level["failed"].values()),
-        "failed_per_level": {lv: per_level["failed"].get(lv, 0) for lv in levels},
-        "level_failures": counts["level_failures"],
-        "level_failure_examples": store.level_failure_examples(),
-        "budget": {  # over the articles whose n is known: all but pending ones under a sampled fit
-            "total_per_level": budget["total"],
-            "mean_per_level": (budget["total"] / budget["count"]) if budget["count"] else 0.0,
-            "min": budget["min"] or 0,
-            "max": budget["max"] or 0,
-            "articles": budget["count"],
-        },
-        "lm_calls": calls,
-        "lm_errors": sum(r["errors"] for r in stages),
-        "input_tokens": inputs,
-        "output_tokens": outputs,
-        "tokens_per_record": ((inputs + outputs) / records) if records else None,
-        "calls_per_record": (calls / records) if records else None,
-        "cached_input_tokens": sum(r["cached_input_tokens"] for r in stages),
-        "cost_usd": round(sum(r["cost_usd"] for r in usage["models"].values()), 6) if priced else None,  # estimate
-        "lm_usage": usage,
+        **_item_figures(store, counts, levels),
+        **_usage_figures(usage, sum(counts["per_level"]["records"].values())),
         "output_mode": {"mode": settings.output_mode, "form": settings.output_form},
         "parsing": parsing_report(usage["stages"]),
         "wall_seconds": round(sum(s["wall_seconds"] for s in sessions), 3),
@@ -976,6 +1051,51 @@ def build_summary(store: RunStore, settings: RunSettings, ledger: UsageLedger, w
     if settings.filters:
         summary["filters"] = run_filter_report(store, settings)
     return summary
+
+
+def _item_figures(store: RunStore, counts: dict[str, Any], levels: tuple[str, ...]) -> dict[str, Any]:
+    """The summary's item counts, in all and per output level, and the budgets n."""
+    per_level = counts["per_level"]
+    budget = counts["budget"]
+    return {
+        "records": sum(per_level["records"].values()),
+        "records_per_level": {lv: per_level["records"].get(lv, 0) for lv in levels},
+        "resynthesized": sum(per_level["resynthesized"].values()),
+        "resynthesized_per_level": {lv: per_level["resynthesized"].get(lv, 0) for lv in levels},
+        "resynthesis_attempts": counts["resynthesis_attempts"],
+        "failed": sum(per_level["failed"].values()),
+        "failed_per_level": {lv: per_level["failed"].get(lv, 0) for lv in levels},
+        "level_failures": counts["level_failures"],
+        "level_failure_examples": store.level_failure_examples(),
+        "budget": {  # over the articles whose n is known: all but pending ones under a sampled fit
+            "total_per_level": budget["total"],
+            "mean_per_level": (budget["total"] / budget["count"]) if budget["count"] else 0.0,
+            "min": budget["min"] or 0,
+            "max": budget["max"] or 0,
+            "articles": budget["count"],
+        },
+    }
+
+
+def _usage_figures(usage: dict[str, Any], records: int) -> dict[str, Any]:
+    """The summary's LM usage over the whole run: calls, errors, tokens, their cost (an estimate,
+    None when no model of the run is priced), and per record."""
+    stages = usage["stages"].values()
+    calls = sum(r["calls"] for r in stages)
+    inputs = sum(r["input_tokens"] for r in stages)
+    outputs = sum(r["output_tokens"] for r in stages)
+    priced = any(r["calls"] > r["unpriced_calls"] for r in usage["models"].values())
+    return {
+        "lm_calls": calls,
+        "lm_errors": sum(r["errors"] for r in stages),
+        "input_tokens": inputs,
+        "output_tokens": outputs,
+        "tokens_per_record": ((inputs + outputs) / records) if records else None,
+        "calls_per_record": (calls / records) if records else None,
+        "cached_input_tokens": sum(r["cached_input_tokens"] for r in stages),
+        "cost_usd": round(sum(r["cost_usd"] for r in usage["models"].values()), 6) if priced else None,  # estimate
+        "lm_usage": usage,
+    }
 
 
 def rules_report(store: RunStore, levels: tuple[str, ...]) -> dict[str, Any]:

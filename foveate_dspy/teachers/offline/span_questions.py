@@ -292,29 +292,10 @@ def _fronted(
     if not in_lead and (start < object_start or "," in clause[object_start:cut]):
         return None
     directly = clause[object_start:cut].strip().lower() in ("", *DETERMINERS)
-    if kind.kind in ("year", "date"):
-        frontable = preposition in TIME_PREPOSITIONS
-    elif kind.kind == "place":
-        frontable = preposition in FRONTABLE_PLACE_PREPOSITIONS and not _inside_name(clause, cut)
-    elif kind.kind == "person" and preposition == "by":
-        frontable = auxiliary and not in_lead
-    else:
-        frontable = (
-            not in_lead
-            and directly
-            and not preposition
-            and (participle is not None or not auxiliary)
-        )
-    if not frontable:
+    if not _frontable(kind, preposition, clause, cut, auxiliary, participle is not None, in_lead, directly):
         return None
     front = "By whom" if (kind.kind == "person" and preposition == "by") else kind.front()
-    if in_lead:
-        rest, tail = clause[verb_token.end :], ""
-    else:
-        rest = clause[verb_token.end : cut] + clause[end:]
-        rest = _trim(rest, cut - verb_token.end, removed=True)
-        tail = clause[:lead_end].strip(" ,")
-    rest = _trim(_drop_second_verb(rest), 0)
+    rest, tail = _rest_and_tail(clause, verb_token.end, end, cut, lead_end, in_lead)
     subject_text = _lower_first(subject_text)
     if auxiliary:
         body_text = f"{front} {verb_token.text.lower()} {subject_text}{rest}"
@@ -324,6 +305,33 @@ def _fronted(
     if tail and len(body_text.split()) + len(tail.split()) <= _MAX_QUESTION_WORDS:
         body_text += " " + _lower_first(tail)
     return tidy_question(body_text)
+
+
+def _frontable(
+    kind: SpanKind, preposition: str, clause: str, cut: int, auxiliary: bool, participle: bool, in_lead: bool, directly: bool
+) -> bool:
+    """Whether the span can move to the front of the question: a time after a time preposition,
+    a place after a frontable preposition (not inside a name), an agent after 'by' in a passive
+    clause; anything else only as the verb's direct object."""
+    if kind.kind in ("year", "date"):
+        return preposition in TIME_PREPOSITIONS
+    if kind.kind == "place":
+        return preposition in FRONTABLE_PLACE_PREPOSITIONS and not _inside_name(clause, cut)
+    if kind.kind == "person" and preposition == "by":
+        return auxiliary and not in_lead
+    return not in_lead and directly and not preposition and (participle or not auxiliary)
+
+
+def _rest_and_tail(clause: str, verb_end: int, end: int, cut: int, lead_end: int, in_lead: bool) -> tuple[str, str]:
+    """What follows the verb once the span is fronted (the span cut out, no second verb), and the
+    clause's lead phrase to append after it ('' when the span was in the lead)."""
+    if in_lead:
+        rest, tail = clause[verb_end:], ""
+    else:
+        rest = clause[verb_end:cut] + clause[end:]
+        rest = _trim(rest, cut - verb_end, removed=True)
+        tail = clause[:lead_end].strip(" ,")
+    return _trim(_drop_second_verb(rest), 0), tail
 
 
 def _drop_second_verb(rest: str) -> str:
