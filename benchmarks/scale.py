@@ -24,7 +24,9 @@ Per size it reports:
 SIGKILL mid-run and resumed, its records compared with the uninterrupted run's); 100k is stopped
 by `--max-calls` after its first calls, and its store figures come from committing 100k synthetic
 article results through the store's API. Algorithm 1: CPU seconds per article of the per-article
-budget (`budget.ArticleBudget`, as an article runs) and of the batched whole-corpus counts, and,
+budget (`budget.ArticleBudget`, as an article runs), the same once the article's own vector is
+computed (what Algorithm 1 adds to a run whose micro-foveation embeds the article anyway), and of
+the batched whole-corpus counts, and,
 at 10k, the agreement of the budgets fitted on the default 2,000-article sample with the exact
 algorithm over all 10k (share equal, largest difference).
 
@@ -300,6 +302,15 @@ def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000) -
         for count in counter.counts([texts[i] for i in rest[start : start + BUDGET_BATCH]]):
             fit.budget(count, config.target_mean, config.alpha)
     figures["per_article_cpu_s"] = round((time.process_time() - cpu) / max(1, len(rest)), 4)
+    # The same, the articles' own vectors already computed: what Algorithm 1 adds to a run whose
+    # micro-foveation embeds each article anyway (its keyword ranking reuses that vector).
+    embedded = [i for i in range(len(texts)) if i not in sampled][per_article + 50 : 2 * per_article + 50]
+    for start in range(0, len(embedded), BUDGET_BATCH):
+        embedder.encode([texts[i] for i in embedded[start : start + BUDGET_BATCH]])
+    cpu = time.process_time()
+    for start in range(0, len(embedded), BUDGET_BATCH):
+        counter.counts([texts[i] for i in embedded[start : start + BUDGET_BATCH]])
+    figures["beyond_article_embedding_cpu_s"] = round((time.process_time() - cpu) / max(1, len(embedded)), 4)
     alone = [i for i in range(len(texts)) if i not in sampled][per_article : per_article + 50]
     cpu = time.process_time()
     for i in alone:
@@ -430,6 +441,8 @@ def report(figures: dict[str, Any]) -> str:
     if alg:
         lines.append(f"Algorithm 1 on {alg['articles']} articles, sample {alg['sample']}")
         checks.append(("Algorithm 1 CPU <= 0.06 s per article (as articles run)", alg["per_article_cpu_s"] <= TARGETS["algorithm1_cpu_s"], f"{alg['per_article_cpu_s']} s"))
+        if "beyond_article_embedding_cpu_s" in alg:
+            lines.append(f"Algorithm 1 beyond the article's own embedding (which micro-foveation reuses): {alg['beyond_article_embedding_cpu_s']} s CPU per article (not the target's measure)")
         lines.append(f"Algorithm 1: {json.dumps(alg)}")
         if "budget_equal_share" in alg:
             ok = alg["budget_equal_share"] >= TARGETS["budget_equal_share"] and alg["budget_max_diff"] <= TARGETS["budget_max_diff"]
