@@ -96,15 +96,23 @@ def self_foveate(
     demo_count: int = 3,
     reread: bool = True,
     resynthesis: bool = True,
+    rules: bool = True,
 ) -> SelfFoveate:
     """The Self-Foveate program (micro, scatter and macro foveation, answering with rereading,
-    re-synthesis of rejected items), with the CLI's defaults. It uses the LM of
-    `dspy.configure`/`dspy.context` when called; `program(article=..., n=...)` returns
-    Prediction(results=[Item...], level_failures=[...], extractions=[...])."""
+    re-synthesis of rejected items, the level rules of method/rules.py), with the CLI's
+    defaults; `rules=False` is --no-rules. It uses the LM of `dspy.configure`/`dspy.context` when
+    called; `program(article=..., n=...)` returns Prediction(results=[Item...],
+    level_failures=[...], extractions=[...])."""
     from foveate_dspy.method.program import SelfFoveate
 
     return SelfFoveate(
-        levels=_levels(levels), embedder=embedder, max_retries=max_retries, demo_count=demo_count, reread=reread, resynthesis=resynthesis
+        levels=_levels(levels),
+        embedder=embedder,
+        max_retries=max_retries,
+        demo_count=demo_count,
+        reread=reread,
+        resynthesis=resynthesis,
+        rules=rules,
     )
 
 
@@ -338,7 +346,7 @@ def compile_corpus(
     or a dspy.LM used as is; by default the LM of `dspy.configure`/`dspy.context`, else the
     offline teacher as the CLI's default. `program` replaces the one the settings build (a loaded
     or optimised program). Every other keyword is a RunSettings field, the CLI's flags by their
-    field names (levels, n_per_level, max_retries, demo_count, reread, resynthesis, seed,
+    field names (levels, n_per_level, max_retries, demo_count, reread, resynthesis, rules, seed,
     max_concurrency, rpm, tpm, request_timeout, max_calls, max_cost_usd, method, filters,
     output_mode, output_language, sampling, ...; tau, mu, alpha for the budget), with the CLI's
     defaults. As with the CLI, running it again on the same directory resumes; other settings

@@ -128,6 +128,12 @@ def _add_method(parser: argparse.ArgumentParser) -> None:
     method.add_argument("--demos", type=int, default=3, help="reference items shown per re-synthesis try (default 3)")
     method.add_argument("--no-resynthesis", action="store_true", help="ablation: keep first attempts only")
     method.add_argument("--no-reread", action="store_true", help="ablation: skip the answer-rereading step")
+    method.add_argument(
+        "--no-rules",
+        action="store_true",
+        help="ablation: skip the level rules (extraction filters, question and answer checks); "
+        "empty answers, answerable: false and refusals are still rejected",
+    )
     method.add_argument("--n-per-level", type=int, help="fixed instructions per level instead of the adaptive budget")
     method.add_argument("--tau", type=float, default=0.16, help="budget: word relevance threshold (default 0.16)")
     method.add_argument("--mu", type=float, default=8.0, help="budget: mean instructions per level (default 8)")
@@ -389,6 +395,7 @@ def _settings(args: argparse.Namespace, teacher: str, served, levels, filters, s
         demo_count=args.demos,
         reread=not args.no_reread,
         resynthesis=not args.no_resynthesis,
+        rules=not args.no_rules,
         seed=args.seed,
         max_concurrency=request_concurrency(args.max_concurrency, served.slots),
         cache=args.cache,

@@ -30,6 +30,7 @@ def _self_foveate(settings: RunSettings) -> dspy.Module:
         demo_count=settings.demo_count,
         reread=settings.reread,
         resynthesis=settings.resynthesis,
+        rules=settings.rules,
     )
 
 

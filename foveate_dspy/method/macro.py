@@ -14,7 +14,7 @@ from foveate_dspy.runtime.calls import CallFailed, call_predictor
 from foveate_dspy.method.extraction import ExtractionLog, extract_valid, no_valid
 from foveate_dspy.corpus.language import output_language
 from foveate_dspy.method.proposals import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
-from foveate_dspy.method.rules import key_sentence_flag, key_sentence_problem
+from foveate_dspy.method.rules import key_sentence_flag
 from signatures.macro import ExtractKeySentences, RegenerateFromKeySentence, TranscriptionSynthesis
 
 
@@ -22,8 +22,9 @@ class MacroFoveate(FoveationLevel):
     name = "macro"
     feature_field = "key_sentence"
 
-    def __init__(self) -> None:
+    def __init__(self, rules: bool = True) -> None:
         super().__init__()
+        self.rules = rules
         self.extract = dspy.Predict(ExtractKeySentences)
         self.synthesize = dspy.Predict(TranscriptionSynthesis)
         self.regenerate = dspy.Predict(RegenerateFromKeySentence)
@@ -34,7 +35,7 @@ class MacroFoveate(FoveationLevel):
             self.extract,
             "macro.extract",
             "key_sentences",
-            lambda sentence: key_sentence_problem(article, sentence),
+            self.feature_check(article),
             n,
             log,
             "key-sentence",

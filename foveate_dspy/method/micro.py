@@ -19,7 +19,6 @@ from foveate_dspy.method.embedding import get_embedder
 from foveate_dspy.method.extraction import ExtractionLog, extract_valid, no_valid
 from foveate_dspy.corpus.language import output_language
 from foveate_dspy.method.proposals import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
-from foveate_dspy.method.rules import keyword_problem
 from signatures.micro import ExtractKeywords, RegenerateFromAnswer, ReverseSynthesis
 
 OVEREXTRACT = 2.0  # ask for this many times n keywords
@@ -43,10 +42,11 @@ class MicroFoveate(FoveationLevel):
     name = "micro"
     feature_field = "target_answer"
 
-    def __init__(self, embedder: str = "minilm", overextract: float = OVEREXTRACT) -> None:
+    def __init__(self, embedder: str = "minilm", overextract: float = OVEREXTRACT, rules: bool = True) -> None:
         super().__init__()
         self.embedder = embedder
         self.overextract = overextract
+        self.rules = rules
         self.extract = dspy.Predict(ExtractKeywords)
         self.synthesize = dspy.Predict(ReverseSynthesis)
         self.regenerate = dspy.Predict(RegenerateFromAnswer)
@@ -57,7 +57,7 @@ class MicroFoveate(FoveationLevel):
             self.extract,
             "micro.extract",
             "keywords",
-            lambda keyword: keyword_problem(article, keyword),
+            self.feature_check(article),
             n,
             log,
             "keyword",

@@ -8,7 +8,9 @@
 Levels run concurrently, and so do the answers within a level; every LM call goes through
 `calls.call_predictor`, which bounds requests in flight for the whole run. Each level's rules
 (`rules.py`) filter its extraction and check every attempt; what extraction dropped or lacked is
-returned per level as `extractions` (extraction.ExtractionLog).
+returned per level as `extractions` (extraction.ExtractionLog). With `rules=False` (the
+--no-rules ablation) none of them applies: only what validity.rejection_reason rejects (empty
+answers, `answerable: false`, refusals) is rejected, as before the rules existed.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ class SelfFoveate(ArticleProgram):
         demo_count: int = DEMO_COUNT,
         reread: bool = True,
         resynthesis: bool = True,
+        rules: bool = True,
     ) -> None:
         super().__init__()
-        self.micro = MicroFoveate(embedder) if "micro" in levels else None
-        self.scatter = ScatterFoveate() if "scatter" in levels else None
-        self.macro = MacroFoveate() if "macro" in levels else None
+        self.micro = MicroFoveate(embedder, rules=rules) if "micro" in levels else None
+        self.scatter = ScatterFoveate(rules=rules) if "scatter" in levels else None
+        self.macro = MacroFoveate(rules=rules) if "macro" in levels else None
         self.answerer = AnswerInstruction(reread=reread)
         self.resynthesis = Resynthesis(max_retries, demo_count) if resynthesis and max_retries > 0 else None
+        self.rules = rules
 
     @property
     def levels(self) -> list[FoveationLevel]:
@@ -74,18 +78,16 @@ class SelfFoveate(ArticleProgram):
             Item(f"{article_id}:{level.name}:{i}", article_id, level.name, p.feature, feature_spans=feature_spans(article, p.feature, level.name))
             for i, p in enumerate(proposals)
         ]
+        checks = [ItemCheck(level.name, article, item.feature) if self.rules else None for item in items]
         await asyncio.gather(
-            *(
-                answer_proposal(self.answerer, article, item, p, ItemCheck(level.name, article, item.feature))
-                for item, p in zip(items, proposals)
-            )
+            *(answer_proposal(self.answerer, article, item, p, check) for item, p, check in zip(items, proposals, checks))
         )
         if self.resynthesis is not None:
             references = [item for item in items if item.accepted]
             await asyncio.gather(
                 *(
-                    self.resynthesis.retry(level, article, item, references, self.answerer, seed)
-                    for item in items
+                    self.resynthesis.retry(level, article, item, references, self.answerer, seed, check)
+                    for item, check in zip(items, checks)
                     if not item.accepted
                 )
             )

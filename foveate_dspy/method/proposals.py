@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import dspy
 
 from foveate_dspy.method.items import Feature
+from foveate_dspy.method.rules import feature_problem
 
 if TYPE_CHECKING:
     from foveate_dspy.method.extraction import ExtractionLog
@@ -38,10 +39,19 @@ class FoveationLevel(dspy.Module):
     regenerate: dspy.Predict
     # The regenerate signature's input field that carries the feature, e.g. "target_answer".
     feature_field: str
+    # Whether extraction applies the rules (`feature_check`); False under the --no-rules ablation.
+    rules: bool
 
     async def propose(self, article: str, n: int, rng: random.Random, log: ExtractionLog | None = None) -> list[Proposal]:
         """First-pass proposals; `log` (when given) records what extraction kept, dropped and lacked."""
         raise NotImplementedError
+
+    def feature_check(self, article: str) -> Callable[[str], str | None]:
+        """Why extraction must drop a feature (rules.feature_problem); under --no-rules nothing is
+        dropped, so that the ablation measures what the rules take out before any instruction."""
+        if not self.rules:
+            return lambda feature: None
+        return lambda feature: feature_problem(self.name, article, feature)
 
     def regenerate_inputs(self, feature: Feature) -> dict[str, Any]:
         return {self.feature_field: feature}

@@ -67,8 +67,10 @@ class Resynthesis(dspy.Module):
         references: Sequence[Item],
         answerer: AnswerInstruction,
         seed: int | str,
+        check: ItemCheck | None,
     ) -> None:
-        """Append attempts to `item` until one is accepted or the retries run out."""
+        """Append attempts to `item` until one is accepted or the retries run out; every attempt
+        is held to `check`, the rules its first attempt was held to (None: no rules)."""
         rng = random.Random(f"{seed}:{item.id}:resynthesis")
         used: set[tuple[str, ...]] = set()
         for number in range(1, self.max_retries + 1):
@@ -90,7 +92,7 @@ class Resynthesis(dspy.Module):
                     **level.regenerate_inputs(item.feature),
                 )
                 instruction = (got.question or "").strip()
-                output, rejection = await answerer.answer(article, instruction, ItemCheck(level.name, article, item.feature))
+                output, rejection = await answerer.answer(article, instruction, check)
             except CallFailed as failure:
                 rejection = failure.reason
             item.attempts.append(

@@ -17,6 +17,8 @@ Three places use them:
 - after answering (`ItemCheck.answer_problem`), all levels: `answer-too-long`,
   `answer-language-mismatch`, `answer-repeats-question`, `answer-unsupported`.
 Empty answers, `answerable: false` and refusals are `validity.rejection_reason`'s, checked first.
+The --no-rules ablation (`SelfFoveate(rules=False)`) skips all three places, to measure what the
+rules take out; validity's checks stay, as they were before the rules.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from foveate_dspy.method.extraction import ExtractionLog, dedupe, extract_valid,
 from foveate_dspy.method.grouping import build_groups, group_sizes, keywords_needed
 from foveate_dspy.corpus.language import output_language
 from foveate_dspy.method.proposals import FoveationLevel, LevelFailed, Proposal, failed_batch, match_by_echo
-from foveate_dspy.method.rules import keyword_problem
 from signatures.micro import ExtractKeywords
 from signatures.scatter import DirectSynthesis, RegenerateFromKeywordGroup, SelectImportantKeywords
 
@@ -28,8 +27,9 @@ class ScatterFoveate(FoveationLevel):
     name = "scatter"
     feature_field = "keyword_group"
 
-    def __init__(self) -> None:
+    def __init__(self, rules: bool = True) -> None:
         super().__init__()
+        self.rules = rules
         self.extract = dspy.Predict(ExtractKeywords)
         self.rank = dspy.Predict(SelectImportantKeywords)
         self.synthesize = dspy.Predict(DirectSynthesis)
@@ -43,7 +43,7 @@ class ScatterFoveate(FoveationLevel):
             self.extract,
             "scatter.extract",
             "keywords",
-            lambda keyword: keyword_problem(article, keyword),
+            self.feature_check(article),
             # Re-ask below n distinct keywords, not below K: the groups reuse keywords when there
             # are fewer than K (Algorithm 2's pool already repeats the important ones), but with
             # fewer than n some groups could only repeat others.

@@ -94,6 +94,7 @@ class RunSettings:
     demo_count: int = DEMO_COUNT
     reread: bool = True
     resynthesis: bool = True
+    rules: bool = True  # False: the --no-rules ablation (rules.py checks nothing; validity still rejects)
     seed: int = 0
     max_concurrency: int = 16
     cache: bool = False
