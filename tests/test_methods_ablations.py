@@ -129,3 +129,21 @@ def test_a_resume_with_the_other_rules_setting_is_refused_by_name(repo_root, tmp
     capsys.readouterr()
     assert main(arguments(repo_root, tmp_path / "run", "--limit", "1")) == 2  # the rules on now
     assert "rules: False in the store, True now" in capsys.readouterr().err
+
+
+def test_a_store_written_before_the_rules_setting_existed_resumes(repo_root, tmp_path, capsys) -> None:
+    """Stores from before --no-rules hold no `rules` setting; they ran with the rules on, so a
+    plain resume goes on (0 new LM calls) and --no-rules is refused."""
+    import sqlite3
+
+    first = compile_run(repo_root, tmp_path / "run", "--limit", "1")
+    with sqlite3.connect(tmp_path / "run" / "run.sqlite") as db:
+        (value,) = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        fingerprint = json.loads(value)
+        del fingerprint["rules"]
+        db.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", (json.dumps(fingerprint),))
+    again = compile_run(repo_root, tmp_path / "run", "--limit", "1")
+    assert again["lm_calls_total"] == first["lm_calls_total"]
+    capsys.readouterr()
+    assert main(arguments(repo_root, tmp_path / "run", "--limit", "1", "--no-rules")) == 2
+    assert "rules: True in the store, False now" in capsys.readouterr().err

@@ -147,6 +147,9 @@ RUNTIME_SETTINGS = frozenset(
         "budget_sample",
     }
 )
+# Shaping settings added after run stores were first written, with the value every earlier run
+# had: a store without one resumes as if it had been written with that value.
+SETTINGS_ADDED_LATER: dict[str, Any] = {"rules": True}
 BUDGET_FIT = "budget_fit"  # the meta key of Algorithm 1's stored fit
 CORPUS_BATCH = 2000  # articles stored per transaction as the corpus streams into the store
 SAMPLE_BATCH = 64  # sample articles embedded per batch while fitting Algorithm 1
@@ -571,7 +574,7 @@ def _plan(
     """The articles still to run, with their stored budgets; a new store is initialised first
     (the corpus streamed in), and Algorithm 1 fitted on its sample unless the run has its fit."""
     if store.initialised:
-        differences = store.differences(fingerprint)
+        differences = store.differences(fingerprint, SETTINGS_ADDED_LATER)
         if differences:
             if any(line.startswith("corpus:") for line in differences):
                 differences.append("the corpus is compared after reading: check --corpus, --limit, --chunk-tokens and the text/id fields")

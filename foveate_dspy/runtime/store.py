@@ -479,9 +479,11 @@ class RunStore:
             seen[article.id] = describe_source(article.source)
         return None
 
-    def differences(self, fingerprint: dict[str, Any]) -> list[str]:
-        """Each shaping setting whose stored value differs from `fingerprint`, described."""
-        stored = self.meta("fingerprint") or {}
+    def differences(self, fingerprint: dict[str, Any], added_later: dict[str, Any] | None = None) -> list[str]:
+        """Each shaping setting whose stored value differs from `fingerprint`, described. A
+        setting of `added_later` missing from the store (one written before the setting existed)
+        is taken to have the value it gives: the behaviour every run had then."""
+        stored = {**(added_later or {}), **(self.meta("fingerprint") or {})}
         now = _canonical(fingerprint)
         lines = []
         for key in sorted(set(stored) | set(now)):
