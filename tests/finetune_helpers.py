@@ -18,6 +18,16 @@ _ROOT = Path(tempfile.mkdtemp(prefix="finetune-tests-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
+def squad_small() -> Path:
+    """The SQuAD small file beside the project; the calling test skips when it is absent (as the
+    `shared_data` fixture does), instead of failing on a checkout without ../shared."""
+    import pytest
+
+    if not SQUAD_SMALL.is_file():
+        pytest.skip(f"shared data not found at {SQUAD_SMALL.parent}")
+    return SQUAD_SMALL
+
+
 @functools.cache
 def tiny_model(chat_template: bool = False) -> Path:
     """A tiny random Llama (tokenizer trained on the SQuAD small file) saved with save_pretrained."""
@@ -26,20 +36,20 @@ def tiny_model(chat_template: bool = False) -> Path:
     from finetune.tiny import make_tiny
 
     torch.set_num_threads(1)
-    return make_tiny(_ROOT / f"tiny-{'chat' if chat_template else 'plain'}", SQUAD_SMALL, chat_template=chat_template)
+    return make_tiny(_ROOT / f"tiny-{'chat' if chat_template else 'plain'}", squad_small(), chat_template=chat_template)
 
 
 @functools.cache
 def tiny_tokenizer(chat_template: bool = False):
     from finetune.tiny import corpus_texts, train_tokenizer
 
-    return train_tokenizer(corpus_texts(SQUAD_SMALL), chat_template=chat_template)
+    return train_tokenizer(corpus_texts(squad_small()), chat_template=chat_template)
 
 
 def squad_records(limit_questions: int) -> list[dict]:
     """(article id, question, first gold answer) of the first questions of the SQuAD small file."""
     rows = []
-    with SQUAD_SMALL.open(encoding="utf-8") as handle:
+    with squad_small().open(encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
             for question in record["questions"]:
