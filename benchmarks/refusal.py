@@ -7,7 +7,7 @@
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese, written in seven batches. `heldout` is half of the seventh batch (v7, split by a seeded hash
+Chinese, written in eight batches. `heldout` is half of the eighth batch (v8, split by a seeded hash
 of each text), written by someone who had not seen the classifier; the rules and the embedding
 model (`--train`) are tuned on `tune` only. So this script lists the mistakes on `tune` and only counts those on
 `heldout`: reading the held-out mistakes would turn the held-out figures into tune figures.
@@ -109,33 +109,32 @@ def measure(name: str, detect: Callable[[str], bool], rows: list[dict[str, str]]
 
 
 THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
-MIN_PRECISION = 0.975  # the threshold: the lowest whose cross-validated precision reaches this
+MIN_PRECISION = 0.98  # the threshold: the lowest whose cross-validated precision reaches this
 L2 = 0.1
 
 
 def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
-    """Fit the embedding half of the classifier on the tune split and choose its threshold.
+    """Fit the learned half of the classifier on the tune split and choose its threshold.
 
-    The logistic regression is fitted on the tune answers the rules' gate passes (a word of
-    negation or absence, no cue overruled by content): those are the only answers it is asked
-    about. Its threshold is the lowest at which rules-then-model, each answer scored by a fit that
-    left its writing batch out, keeps precision >= MIN_PRECISION on tune."""
+    The logistic regression is fitted on every tune answer the rules do not overrule (no cue
+    answered by content): the refusals the rules catch teach it what refusals mean too. It is
+    asked only about answers the rules have no cue in (`refusal.asks_model`). Its threshold is the
+    lowest at which rules-then-model, each answer scored by a fit that left its writing batch out,
+    keeps precision >= MIN_PRECISION on tune (a margin over the 0.97 target)."""
     import numpy as np
 
     from foveate_dspy.method import refusal
-    from foveate_dspy.method.embedding import DEFAULT_EMBEDDER, get_embedder
-    from foveate_dspy.method.refusal_model import RefusalModel, fit_weights, held_out_probabilities
+    from foveate_dspy.method.embedding import DEFAULT_EMBEDDER
+    from foveate_dspy.method.refusal_model import RefusalModel, features, fit_weights, held_out_probabilities
 
     tune = [r for r in rows if r["split"] == "tune"]
     texts = [refusal.prepared(r["text"]) for r in tune]
     verdicts = [refusal.rule_verdict(t) if re.search(r"\w", t) else True for t in texts]
-    gated = np.array([v is not False and bool(refusal._MAY_DECLINE.search(t)) for v, t in zip(verdicts, texts)])
-    asked = np.array([v is None for v in verdicts]) & gated
+    fitted_on = np.array([v is not False for v in verdicts])
+    asked = np.array([v is None and refusal.asks_model(t) for v, t in zip(verdicts, texts)])
     labels = np.array([r["label"] == "refusal" for r in tune], dtype=float)
-    vectors = get_embedder(DEFAULT_EMBEDDER).encode(texts)
-    groups = [r["batch"] for r in tune]
-    probability = np.zeros(len(tune))
-    probability[gated] = held_out_probabilities(vectors[gated], labels[gated], [g for g, a in zip(groups, gated) if a], L2)
+    vectors = features(texts, DEFAULT_EMBEDDER)
+    probability = held_out_probabilities(vectors, labels, [r["batch"] for r in tune], L2, fitted_on, asked)
     chosen, table = None, []
     for threshold in THRESHOLDS:
         predicted = [bool(v) if v is not None else bool(a and p >= threshold) for v, a, p in zip(verdicts, asked, probability)]
@@ -145,10 +144,10 @@ def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
         if chosen is None and figures["precision"] >= MIN_PRECISION:
             chosen = threshold
     chosen = THRESHOLDS[-1] if chosen is None else chosen
-    weights, bias = fit_weights(vectors[gated], labels[gated], L2)
-    model = RefusalModel(DEFAULT_EMBEDDER, tuple(round(float(w), 6) for w in weights), round(bias, 6), chosen, L2, int(gated.sum()))
+    weights, bias = fit_weights(vectors[fitted_on], labels[fitted_on], L2)
+    model = RefusalModel(DEFAULT_EMBEDDER, tuple(round(float(w), 5) for w in weights), round(bias, 5), chosen, L2, int(fitted_on.sum()))
     out.write_text(model.to_json(), encoding="utf-8")
-    print(f"wrote {out}: fitted on {int(gated.sum())} gated tune answers, threshold {chosen}")
+    print(f"wrote {out}: fitted on {int(fitted_on.sum())} tune answers, threshold {chosen}")
     return {"threshold": chosen, "cross_validation": table}
 
 

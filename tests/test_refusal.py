@@ -89,7 +89,7 @@ def _rows() -> list[dict[str, str]]:
 
 
 def test_labelled_set_shape_and_fixed_split() -> None:
-    """Batches v1-v6 are all tune; the blind-written v7 was split by a seeded hash before any
+    """Batches v1-v7 are all tune; the blind-written v8 was split by a seeded hash before any
     tuning on it: moving an example breaks this."""
     rows = _rows()
     assert len(rows) >= 300
@@ -98,12 +98,12 @@ def test_labelled_set_shape_and_fixed_split() -> None:
     assert 0.4 <= refusals / len(rows) <= 0.6
     assert sum(r["lang"] in ("de", "zh") for r in rows) >= 24
     for row in rows:
-        if row["batch"] != "v7":
+        if row["batch"] != "v8":
             assert row["split"] == "tune", row["text"]
             continue
-        digest = int(hashlib.sha256(("refusal-v7:" + row["text"]).encode()).hexdigest(), 16)
+        digest = int(hashlib.sha256(("refusal-v8:" + row["text"]).encode()).hexdigest(), 16)
         assert row["split"] == ("heldout" if digest % 2 else "tune"), row["text"]
-    assert sum(r["split"] == "heldout" for r in rows) >= 300
+    assert sum(r["split"] == "heldout" for r in rows) >= 280
 
 
 def _figures(split: str) -> tuple[float, float]:
@@ -143,9 +143,9 @@ def test_tune_split_is_learnt() -> None:
     assert precision >= 0.98 and recall >= 0.98, f"tune precision {precision:.3f}, recall {recall:.3f}"
 
 
-def test_short_answers_without_a_word_of_absence_never_reach_the_model() -> None:
-    """Short answers sit near stock refusals in embedding space; with no negation, absence or
-    apology word they are answers, whatever the model would say."""
+def test_short_answers_are_answers() -> None:
+    """Short answers sit near stock refusals in embedding space ("Unknown.", "N/A"); the model
+    learnt them from the genuine short answers of the labelled set."""
     for answer in ("Tuesday", "42%", "Paris.", "Yes.", "Queen Victoria", "1066"):
         assert not is_refusal(answer), answer
 
@@ -209,3 +209,68 @@ def test_the_offline_teachers_own_refusal_is_caught() -> None:
     from foveate_dspy.teachers.offline.answering import UNKNOWN_ANSWER
 
     assert is_refusal(UNKNOWN_ANSWER)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "the article doesnt mention it",  # the apostrophe left out
+        "The article never specifies which river it was.",  # -ies of a telling verb
+        "The passage leaves that whole question open.",
+        "Information unavailable.",
+        "That is outside the scope of the passage.",
+        "We would need more information than this text gives.",
+        "资料不足，无法作答。",
+        "这超出了本文的范围。",
+        "原文对此保持沉默。",
+        "我真不知道。",
+        "暂无相关资料。",
+    ],
+)
+def test_rule_cues_written_for_the_eighth_batch(answer: str) -> None:
+    from foveate_dspy.method.refusal import prepared, rule_verdict
+
+    assert rule_verdict(prepared(answer)) is True, answer
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "项目的花费超出了预算范围，最后由市政府补足。",  # "beyond the range" of a budget, not of the text
+        "The merchants needed more information about the tides, so they built a tide gauge in 1720.",
+        "The committee left the question open until 1921, when it chose Canberra.",
+    ],
+)
+def test_answers_near_the_new_cues_are_answers(answer: str) -> None:
+    assert not is_refusal(answer), answer
+
+
+def test_char_ngrams_by_hand() -> None:
+    """"ab" padded to " ab " has six distinct 2-4-grams: " a", "ab", "b ", " ab", "ab ", " ab "."""
+    import zlib
+
+    import numpy as np
+
+    from foveate_dspy.method.refusal_model import char_ngrams
+
+    row = char_ngrams(["ab"], dim=1 << 20)[0]
+    grams = [" a", "ab", "b ", " ab", "ab ", " ab "]
+    assert sorted(np.flatnonzero(row)) == sorted(zlib.crc32(g.encode()) % (1 << 20) for g in grams)
+    assert np.allclose(row[np.flatnonzero(row)], 1 / np.sqrt(6))
+    empty = char_ngrams([""], dim=16)[0]  # "  ": one 2-gram, no longer ones
+    assert np.count_nonzero(empty) == 1 and empty[zlib.crc32(b"  ") % 16] == 1.0
+
+
+def test_answers_checked_for_refusal_do_not_take_the_article_cache() -> None:
+    from foveate_dspy.method.embedding import get_embedder
+
+    embedder = get_embedder("minilm")
+    answer = "A genuine answer that nobody has embedded before: the mill opened in 1788."
+    before = len(embedder._recent)
+    is_refusal(answer)
+    assert len(embedder._recent) == before
+    kept = embedder.encode([answer])  # an article is kept, and the same vector either way
+    assert len(embedder._recent) == before + 1
+    import numpy as np
+
+    assert np.allclose(embedder.encode([answer], remember=False), kept)

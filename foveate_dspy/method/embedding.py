@@ -58,11 +58,13 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.encode(["dimension probe"]).shape[1])
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], remember: bool = True) -> np.ndarray:
         """Embed `texts` as rows of unit vectors (an empty input gives a 0-row matrix).
 
         The vectors of the last RECENT texts are kept: budgeting embeds every article before the
-        run, and micro-foveation needs each article's vector again (~80 ms of CPU per article)."""
+        run, and micro-foveation needs each article's vector again (~80 ms of CPU per article).
+        `remember=False` is for one-off texts (answers checked for refusals), which would
+        otherwise push articles out of that cache."""
         with self._lock:
             if self._model is None:
                 self._model = self._load()
@@ -70,6 +72,7 @@ class Embedder:
                 dim = self._model.get_sentence_embedding_dimension()
                 return np.zeros((0, dim), dtype=np.float32)
             missing = [text for text in dict.fromkeys(texts) if text not in self._recent]
+            fresh: dict[str, np.ndarray] = {}
             for group in padded_batches(missing, self.batch_size):
                 vectors = self._model.encode(
                     group,
@@ -78,10 +81,12 @@ class Embedder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-                self._recent.update(zip(group, np.asarray(vectors, dtype=np.float32)))
-            for text in texts:
-                self._recent.move_to_end(text)
-            rows = np.stack([self._recent[text] for text in texts])
+                fresh.update(zip(group, np.asarray(vectors, dtype=np.float32)))
+            if remember:
+                self._recent.update(fresh)
+                for text in texts:
+                    self._recent.move_to_end(text)
+            rows = np.stack([fresh[text] if text in fresh else self._recent[text] for text in texts])
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
         return rows

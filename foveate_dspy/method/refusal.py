@@ -6,10 +6,10 @@ teaches the student to refuse; a genuine answer taken for a refusal wastes a tea
 biases the set against answers that mention what is unknown. Both mistakes are measured on a
 hand-written labelled set (tests/data/refusals.jsonl, `python benchmarks/refusal.py`).
 
-Rules first, then a model. The rules cost well under a millisecond and decide most answers; an
-answer they find no cue in but that holds a word of negation or absence goes to a logistic
-regression over its MiniLM embedding (`refusal_model.py`), because refusals keep being written in
-phrasings no rule names. The rules look for a *cue* that the answer is about the source's silence
+Rules first, then a model. The rules cost well under a millisecond and decide every answer they
+find a cue in; an answer they find none in goes to a logistic regression over its MiniLM embedding
+and character n-grams (`refusal_model.py`), because refusals keep being written in phrasings no
+rule names ("The text leaves us in the dark here."). The rules look for a *cue* that the answer is about the source's silence
 or the answerer's ignorance rather than about the world:
 
 - the source is the subject of a negated telling verb ("the passage doesn't say", "the article
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_CHARS = 4000
 """Only the start of an answer is classified: refusals say so up front, and an enormous answer
@@ -97,8 +98,8 @@ _TELL = (
     r"report|offer|show|record|refer|touch|talk|speak|go|get|mak(?:e|es|ing)\s+(?:it\s+|this\s+|that\s+)?clear|shed\s+light|"
     r"comment|deal|expand|inform|establish|confirm|supply|spell)"
 )
-_TELLS = rf"{_TELL}(?:s|es|ed|d|ing)?"
-_NEG = r"(?:does\s*not|doesn't|does\s+n't|did\s*not|didn't|do\s*not|don't|never|fails?\s+to|failed\s+to|cannot|can't|won't|will\s+not)"
+_TELLS = rf"(?:{_TELL}(?:s|es|ed|d|ing)?|(?:specif|clarif|identif|suppl)(?:ies|ied))"
+_NEG = r"(?:does\s*not|doesn'?t|does\s+n't|did\s*not|didn'?t|do\s*not|don'?t|never|fails?\s+to|failed\s+to|cannot|can't|won't|will\s+not)"
 _ADVERB = r"(?:(?:really|actually|explicitly|directly|specifically|clearly|precisely|even|further|anywhere|at\s+all|exactly|quite|in\s+fact)\s+)*"
 _PASSIVE = (
     r"(?:mentioned|stated|specified|given|provided|covered|addressed|discussed|included|disclosed|"
@@ -112,7 +113,7 @@ _NOUN = (
     r"data|reference|mention|clues?|hints?|reasons?|names?|word|statement|account|specifics|evidence\s+"
     r"(?:in|from)\s+the|record)"
 )
-_NOT_BE = r"(?:is|are|was|were|'s|'re)\s*(?:not|n't)|isn't|aren't|wasn't|weren't"
+_NOT_BE = r"(?:is|are|was|were|'s|'re)\s*(?:not|n't)|isn'?t|aren'?t|wasn'?t|weren'?t"
 _WORKED_OUT = (
     r"(?:determined|answered|known|inferred|said|told|found|established|deduced|ascertained|worked\s+out|"
     r"figured\s+out|derived|gleaned|gathered|concluded|extracted|discerned)"
@@ -131,8 +132,9 @@ _CUES_EN = [
     rf"{_SOURCE_OR_IT}\s+(?:is|was|remains|stays)\s+(?:silent|mute|mum|vague|unclear|not\s+clear)\b",
     rf"{_SOURCE}\s+(?:lacks|is\s+lacking|is\s+missing|omits|skips|ignores|overlooks|passes\s+over)\b",
     rf"{_SOURCE}\s+leaves\s+(?:this|it|that|them|the\s+\w+)\s+out\b",
-    rf"\bbeyond\s+(?:what|the\s+scope\s+of)\s+{_SOURCE}",
-    rf"{_SOURCE}\s+leaves\s+(?:this|it|that|the\s+question|the\s+matter|them)\s+(?:unanswered|open|unclear|unexplained|unsaid)",
+    rf"\b(?:beyond|outside(?:\s+of)?)\s+(?:what|the\s+scope\s+of)\s+{_SOURCE}",
+    r"\b(?:i|we|you|one)\s+(?:would\s+|will\s+|'d\s+)?need\s+more\s+(?:information|context|details?|data)\b",
+    rf"{_SOURCE}\s+leaves\s+(?:\w+\s+){{1,3}}?(?:unanswered|open|unclear|unexplained|unsaid|unaddressed)\b",
     rf"\b(?:is|are|was|were)\s+(?:missing|absent|lacking|omitted|left\s+out)\s+(?:from|in)\s+{_SOURCE}",
     r"\b(?:is|are)\s+(?:insufficient|not\s+enough|too\s+\w+)\s+to\s+(?:answer|tell|say|determine|know|decide)\b",
     rf"(?:\bnot|n't)\s+something\s+(?:that\s+)?(?:{_SOURCE}\s+\w+|(?:i|we)\s+(?:can|could)\s+{_KNOW_VERB})",
@@ -194,13 +196,15 @@ _STOCK = re.compile(
     r"no\s+idea|no\s+clue|no\s+answer(?:\s+found)?|no\s+mention|none\s+(?:mentioned|stated|specified)|nothing\s+(?:found|given|stated|mentioned)|"
     r"not\s+(?:enough|sufficient)\s+(?:information|info|context|data|details?)|not\s+determinable|k\.\s?a|"
     r"no\s+(?:information|info|data|details?)(?:\s+(?:given|provided|available))?|"
+    r"(?:information|info|data|details?|answer)\s+(?:is\s+|are\s+)?(?:unavailable|not\s+available|missing|lacking)|"
     rf"{_NOUN}\s+(?:is\s+|are\s+)?not\s+{_PASSIVE}|"
     rf"not\s+(?:\w+\s+)?{_PASSIVE}|not\s+applicable|not\s+(?:in|here)|"
     r"(?:cannot|can't|can\s+not)\s+(?:say|tell|answer|be\s+(?:determined|answered|known|said))(?:\s+(?:that|this|it))?|"
     r"(?:hard|impossible|difficult)\s+to\s+(?:say|tell)|who\s+knows|don't\s+know|dunno|idk|"
     r"unbekannt|keine\s+angaben?|nicht\s+(?:angegeben|bekannt|erwahnt|erwähnt|genannt|beantwortbar)|"
     r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|"
-    r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明)$"
+    r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明|"
+    r"(?:暂无|无|没有)(?:相关)?(?:的)?(?:信息|资料|数据|内容))$"
 )
 _STOCK_TAIL = re.compile(rf"\s*(?:,\s*)?(?:anywhere\s+)?(?:in|from|by|within|according\s+to|based\s+on)\s+(?:{_SOURCE}|{_SOURCE_NOUN})\s*$")
 _LABEL = re.compile(r"^(?:answer|response|a)\s*:\s*")
@@ -227,7 +231,10 @@ _ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上下文|上
 _ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|透露|关于|相关|答案|回答)"
 _CUES_ZH = [
     rf"{_ZH_SOURCE}[^。；！？]*?{_ZH_SILENT}",
-    r"我(?:并)?不知道",
+    r"我(?:并|真|也|还|确实|实在|是)?不知道",
+    r"(?:信息|资料|内容)不足|无法作答|无从回答",
+    rf"超出(?:了)?{_ZH_SOURCE}[^。；！？]{{0,6}}?范围",
+    rf"{_ZH_SOURCE}[^。；！？]*?(?:保持沉默|沉默|只字未提)",
     r"无法(?:从|根据|由)[^。；！？]*?(?:确定|回答|得知|判断|知道|得出|看出)",
     r"(?:找不到|没有|无)(?:相关)?答案",
     rf"{_ZH_SOURCE}[^。；！？]*?(?:找不到|查不到|看不到|无法找到)",
@@ -292,14 +299,16 @@ def _content(segment: str) -> bool:
     return len(_WORD.findall(segment)) >= _CONTENT_WORDS
 
 
-# A word of negation, absence or apology: without one, an answer the rules found no cue in is an
-# answer ("Paris.", "42%"), and the embedding model is not asked (short answers sit close to
-# stock refusals in embedding space).
-_MAY_DECLINE = re.compile(
-    r"(?:\b(?:not|no|never|nothing|none|nowhere|cannot|unknown|unclear|uncertain|unspecified|unstated|"
-    r"unmentioned|insufficient|n/?a|without|lacks?|lacking|missing|absent|silent|sorry|unfortunately|unable|"
-    r"impossible|nicht|kein\w*|nichts|nirgends|unbekannt|unklar|leider|schweigt|k\.\s?a)\b|n't|[没无未不否非])"
-)
+# Chinese and Japanese answers reach the model only with a negation character: MiniLM reads
+# them poorly, and without the gate short genuine answers ("一八九五年。") were taken for refusals
+# in cross-validation; refusals in these languages carry one ("没有", "无法", "未提及", "不知道").
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_CJK_NEGATION = re.compile(r"[没無无未不否非]")
+
+
+def asks_model(text: str) -> bool:
+    """Whether an answer the rules found no cue in (normalised, quotes blanked) goes to the model."""
+    return not _CJK.search(text) or bool(_CJK_NEGATION.search(text))
 
 
 def rule_verdict(text: str) -> bool | None:
@@ -328,13 +337,19 @@ def prepared(answer: str) -> str:
 
 def is_refusal(answer: str) -> bool:
     """True when the answer declines to answer (see the module docstring for what counts)."""
-    text = prepared(answer)
+    return _classified(prepared(answer))
+
+
+@lru_cache(maxsize=8192)
+def _classified(text: str) -> bool:
+    """The verdict on a prepared answer, kept: a run asks about the same answer several times
+    (the answerer's draft, validity, the noise filter), and the model costs a MiniLM pass."""
     if not re.search(r"\w", text):
         return True  # empty, whitespace or punctuation only: nothing is answered
     verdict = rule_verdict(text)
     if verdict is not None:
         return verdict
-    if not _MAY_DECLINE.search(text):
+    if not asks_model(text):
         return False
     from foveate_dspy.method.refusal_model import bundled_model
 

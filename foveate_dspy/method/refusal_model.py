@@ -1,34 +1,65 @@
-"""The learned half of the refusal classifier: a logistic regression over MiniLM embeddings.
+"""The learned half of the refusal classifier: a logistic regression over an answer's MiniLM
+embedding and its hashed character n-grams.
 
 The rules of `refusal.py` fit every phrasing they were written for and miss new ones: each new
-hand-written batch of refusals had 8-30% of its refusals missed before rules were added for it.
-Refusals in new words still *mean* the same thing, which is what a sentence embedding captures,
-so an answer the rules have no cue for, but which carries a word of negation or absence (the gate
-in `refusal.py`), is scored here. The weights are 385 numbers in `data/refusal_model.json`,
-trained by `python benchmarks/refusal.py --train` on the labelled set's tune split only; the
-decision threshold is chosen there by cross-validation over the set's writing batches, so it is
-set on phrasings the fit did not see.
+blind-written batch of refusals had 8-30% of its refusals missed by the rules of its day, many in
+words no rule could foresee ("The text leaves us in the dark here."). Refusals in new words still
+*mean* the same thing, which is what a sentence embedding captures; MiniLM is an English model,
+so the character 2-4-grams (hashed into NGRAM_DIM buckets) carry what it misses in German and
+Chinese ("keine Angabe", "未提及"). An answer the rules find no cue in is scored here (in Chinese
+or Japanese only when it holds a negation character, see `refusal.py`). The weights live in
+`data/refusal_model.json`, trained by `python benchmarks/refusal.py --train` on the labelled set's
+tune split only; the decision threshold is chosen there by cross-validation over the set's
+writing batches, so it is set on phrasings the fit did not see.
 
-The answer is embedded after the rules' normalisation and with quoted spans blanked, so what
-someone else said ('the song "I Don't Know"') weighs as little here as in the rules.
+The answer is read after the rules' normalisation and with quoted spans blanked, so what someone
+else said ('the song "I Don't Know"') weighs as little here as in the rules.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
 
 MODEL_FILE = "refusal_model.json"
+NGRAM_DIM = 2**14
+NGRAM_SIZES = (2, 3, 4)
+
+
+def char_ngrams(texts: Sequence[str], dim: int = NGRAM_DIM) -> np.ndarray:
+    """Counts of each text's character 2-4-grams (with a space at both ends) hashed by CRC-32
+    into `dim` buckets, rows scaled to unit length; independent of language and tokeniser."""
+    rows = np.zeros((len(texts), dim), dtype=np.float32)
+    for row, text in zip(rows, texts):
+        padded = f" {text} "
+        for n in NGRAM_SIZES:
+            for i in range(len(padded) - n + 1):
+                row[zlib.crc32(padded[i : i + n].encode("utf-8")) % dim] += 1.0
+        norm = np.linalg.norm(row)
+        if norm:
+            row /= norm
+    return rows
+
+
+def features(texts: Sequence[str], embedder: str) -> np.ndarray:
+    """The model's input: the embedding (not kept in the embedder's recent-texts cache, which is
+    for articles) beside the hashed n-grams."""
+    from foveate_dspy.method.embedding import get_embedder
+
+    vectors = get_embedder(embedder).encode(list(texts), remember=False)
+    return np.hstack([vectors, char_ngrams(texts)])
 
 
 @dataclass(frozen=True)
 class RefusalModel:
-    """Weights, bias and threshold of the logistic regression, and the embedder they belong to."""
+    """Weights (embedding dimensions, then NGRAM_DIM n-gram buckets), bias and threshold of the
+    logistic regression, and the embedder the weights belong to."""
 
     embedder: str
     weights: tuple[float, ...]
@@ -37,15 +68,19 @@ class RefusalModel:
     l2: float
     trained_on: int  # labelled answers the weights were fitted on
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """P(refusal) for each (already normalised, quote-blanked) text."""
-        from foveate_dspy.method.embedding import get_embedder
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        return np.asarray(self.weights, dtype=np.float32)
 
-        vectors = get_embedder(self.embedder).encode(list(texts))
-        return _sigmoid(vectors @ np.asarray(self.weights) + self.bias)
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """P(refusal) for each (already normalised, quote-blanked) text.
+
+        An elementwise product, not a matrix product: BLAS's threads, woken between two torch
+        calls, competed with torch's for the cores and tripled the cost of one answer."""
+        return _sigmoid((features(texts, self.embedder) * self._weights).sum(axis=1) + self.bias)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1) + "\n"
+        return json.dumps(asdict(self), separators=(",", ":")) + "\n"
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -76,12 +111,16 @@ def fit_weights(vectors: np.ndarray, labels: np.ndarray, l2: float) -> tuple[np.
     return solution[:-1], float(solution[-1])
 
 
-def held_out_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: Sequence[str], l2: float) -> np.ndarray:
-    """Each answer's P(refusal) from a fit on the other groups (leave one writing batch out)."""
+def held_out_probabilities(
+    vectors: np.ndarray, labels: np.ndarray, groups: Sequence[str], l2: float, train: np.ndarray, score: np.ndarray
+) -> np.ndarray:
+    """P(refusal) of each `score` row from a fit on the `train` rows of the other groups (leave one
+    writing batch out); rows not scored stay 0."""
     groups = np.asarray(groups)
     probabilities = np.zeros(len(labels))
     for group in sorted(set(groups)):
         left_out = groups == group
-        weights, bias = fit_weights(vectors[~left_out], labels[~left_out], l2)
-        probabilities[left_out] = _sigmoid(vectors[left_out] @ weights + bias)
+        weights, bias = fit_weights(vectors[train & ~left_out], labels[train & ~left_out], l2)
+        chosen = left_out & score
+        probabilities[chosen] = _sigmoid(vectors[chosen] @ weights + bias)
     return probabilities
