@@ -89,7 +89,7 @@ def _rows() -> list[dict[str, str]]:
 
 
 def test_labelled_set_shape_and_fixed_split() -> None:
-    """Batches v1-v7 are all tune; the blind-written v8 was split by a seeded hash before any
+    """Every batch but v8 is tune; the blind-written v8 was split by a seeded hash before any
     tuning on it: moving an example breaks this."""
     rows = _rows()
     assert len(rows) >= 300
@@ -225,9 +225,17 @@ def test_the_offline_teachers_own_refusal_is_caught() -> None:
         "原文对此保持沉默。",
         "我真不知道。",
         "暂无相关资料。",
+        "Da bin ich leider überfragt.",
+        "Die Frage ist anhand dieses Textes unbeantwortbar.",
+        "Im ganzen Artikel steht dazu kein Wort.",
+        "Search me.",
+        "I'd just be guessing here.",
+        "这个我答不上来。",
+        "原文未载明。",
+        "我没法根据这段文字判断。",
     ],
 )
-def test_rule_cues_written_for_the_eighth_batch(answer: str) -> None:
+def test_rule_cues_written_for_the_eighth_and_ninth_batches(answer: str) -> None:
     from foveate_dspy.method.refusal import prepared, rule_verdict
 
     assert rule_verdict(prepared(answer)) is True, answer
@@ -239,6 +247,10 @@ def test_rule_cues_written_for_the_eighth_batch(answer: str) -> None:
         "项目的花费超出了预算范围，最后由市政府补足。",  # "beyond the range" of a budget, not of the text
         "The merchants needed more information about the tides, so they built a tide gauge in 1720.",
         "The committee left the question open until 1921, when it chose Canberra.",
+        "Er sprach kein Wort Deutsch, als er 1850 in Hamburg ankam.",
+        "Die Expedition musste woanders überwintern, weil das Eis den Hafen schloss.",
+        "The police had to check elsewhere: the suspect had left for Lyon.",
+        "文中没有给出确切数字，但提到俘虏有数千人。",  # content after the contrast, counted per character
     ],
 )
 def test_answers_near_the_new_cues_are_answers(answer: str) -> None:

@@ -79,7 +79,7 @@ def _blank_quotes(text: str) -> str:
 
 _SOURCE = (
     r"(?:(?:the|this|that|our|your)\s+(?:(?:provided|given|original|source|above|following|same|present|"
-    r"whole|short|entire)\s+)*(?:text|article|passage|context|document|excerpt|extract|paragraph|"
+    r"whole|short|entire)\s+)*(?:text|article|passage|context|content\s+provided|document|excerpt|extract|paragraph|"
     r"source|story|reading|author|writer|material|background(?:\s+knowledge)?|information\s+(?:provided|"
     r"given)|piece|snippet|essay|narrative|section|account)"
     r"|what(?:'s|\s+is|\s+was|\s+we\s+are)\s+(?:given|provided|written|stated|told)(?:\s+here)?)"
@@ -183,7 +183,13 @@ _CUES_EN = [
     r"\b(?:i|we)\s+(?:have|had)\s+no\s+(?:idea|way|information|clue|answer|data)\b",
     r"\b(?:i|we)\s*(?:am|'m|are|'re)\s+(?:not\s+sure|unsure|uncertain|not\s+certain)\b",
     r"\bwe(?:\s+are|'re|\s+were)\s+(?:not|never)\s+(?:told|given|informed)\b|\bwe\s+(?:aren't|weren't)\s+told\b",
-    r"\b(?:i|we)\s+(?:cannot|can't)\s+say\b",
+    r"\b(?:i|we)\s+(?:cannot|can't)\s+say\b|^(?:cannot|can't|hard\s+to)\s+say\b",
+    r"\b(?:beats|search)\s+me\b|\bdraw(?:ing|s)?\s+a\s+blank\b|^(?:pass|nothing\s+to\s+go\s+on)\s*[.!]?$",
+    r"\b(?:i'd|i\s+would|we'd|we\s+would)\s+(?:only\s+|just\s+|merely\s+)?be\s+(?:speculating|guessing)\b",
+    (r"\b(?:you|i|we|one)(?:'d|'ll|\s+would|\s+will)?\s+(?:have\s+to|need\s+to|must|should|may\s+want\s+to|might\s+want\s+to)\s+"
+     r"(?:look\s+(?:that|it|this)\s+up|find\s+(?:that|it|this)\s+out|check|consult\s+\w+(?:\s+\w+)?)\s+(?:elsewhere|in\s+another\s+source)\b"),
+    rf"{_SOURCE}\s+leaves\s+(?:us|the\s+reader|readers|you|me)\s+in\s+the\s+dark\b",
+    rf"{_SOURCE}\s+(?:does\s+not|doesn't|do\s+not|don't)\s+allow\s+(?:me|us|one)\s+to\s+{_KNOW_VERB}",
     (rf"^(?:sorry|unfortunately|regrettably|i'm\s+afraid)\b[^.;!?]*?(?:\b(?:not|no|cannot|nothing)\b|n't)\s+(?:\w+\s+){{0,3}}?"
      rf"(?:{_TELLS}|{_KNOW_VERB}|{_PASSIVE}|in\s+{_SOURCE}|information|idea|clue|answer)\b"),
 ]
@@ -226,6 +232,13 @@ _CUES_DE = [
     (r"\b(?:wird|werden|ist|sind|wurde|wurden)\s+(?:\w+\s+){0,3}?nicht\s+(?:gesagt|erwähnt|erwahnt|genannt|angegeben|beschrieben|"
      r"erklärt|mitgeteilt|erläutert|ausgeführt|thematisiert|behandelt)\s*[.!]?$"),
     r"\bnicht\s+die\s+rede\b",
+    r"\büberfragt\b|\buberfragt\b|\bunbeantwortbar\b|\bnicht\s+(?:zu\s+)?beantwort(?:bar|en)\b",
+    r"\bbeantwortung\b[^.;!?]*?\bnicht\s+m(?:ö|o|oe)glich\b",
+    r"\bnirgends\s+(?:\w+\s+)?(?:ge\w+t|\w+iert)\b",
+    r"\b(?:findet\s+sich|steht|stehen|verliert\s+\w+)\b[^.;!?]*?\b(?:kein\s+wort|nirgends)\b",
+    (r"\b(?:müsste|muesste|muss)\s+(?:man|ich|sie|du|wir)\b[^.;!?]*?\b(?:woanders|anderswo)\s+(?:nachschlagen|nachlesen|nachsehen|suchen|fragen)\b"
+     r"|\b(?:bräuchte|braeuchte|bräuchten|braeuchten)\s+(?:ich|man|wir|sie|du)\s+(?:\w+\s+)?(?:eine\s+)?andere\s+quelle\b"),
+    r"\b(?:wäre|ware|waere)\s+(?:reine|bloße|blosse|nur)\s+spekulation\b|\bins\s+blaue\b|\baus\s+den\s+fingern\s+saugen\b|\bdie\s+segel\s+streichen\b",
 ]
 _ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上下文|上文|本文|这段|该文|文段|资料)"
 _ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|透露|关于|相关|答案|回答)"
@@ -242,6 +255,11 @@ _CUES_ZH = [
     r"无法确定(?:答案|这一点)",
     r"无法回答(?:这个|该|此)?问题|我无法回答",
     r"只字未提|只字不提|未置一词",
+    r"(?:从|在|根据)[^。；！？]*?看不出|答不上(?:来)?|恕难(?:回答|作答|奉告)|难以(?:回答|作答)",
+    r"缺(?:乏|少)(?:相关)?(?:的)?(?:信息|资料|内容|数据)|未(?:载明|写明|注明|载)",
+    r"(?:无法|没法|没办法)(?:从|根据|由|凭)[^。；！？]*?(?:确定|回答|得知|判断|知道|得出|看出)|问题(?:无法|没法)(?:确定|回答|解答)",
+    r"(?:并)?未(?:包含|含有|涉及)(?:该|此|这|相关)?(?:方面的)?(?:信息|内容)",
+    r"(?:找不到|没找到|没有找到)[。！？]?$|另(?:找|寻|查)(?:资料|来源|出处)|帮不上(?:忙)?",
 ]
 
 _CUE = re.compile("|".join(f"(?:{c})" for c in _CUES_EN + _CUES_DE + _CUES_ZH))
@@ -254,7 +272,7 @@ _CONTRAST = re.compile(
     rf"|;\s*(?=(?:it|the\s+{_SOURCE_NOUN}|the\s+author)\s+(?!(?:only|just|merely|also|is|was|has|does)\b)\w+s\b)"
 )
 _CONCESSIVE = re.compile(r"^(?:(?:although|though|even\s+though|while|whereas|obwohl)\b|虽然|尽管)")
-_WORD = re.compile(r"[^\W\d_]{3,}|\d+|[\u4e00-\u9fff]")
+_WORD = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]|[^\W\d_]{3,}|\d+")  # each Han/kana character is a word
 _CONTENT_WORDS = 3
 
 
