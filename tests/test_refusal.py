@@ -115,10 +115,10 @@ def _figures(split: str) -> tuple[float, float]:
     return tp / (tp + fp), tp / (tp + fn)
 
 
-# What rules + embedding model measured on the held-out split when frozen (precision 0.974,
-# recall 0.937), rounded down: the CI guard against a change that makes the classifier worse.
-MEASURED_PRECISION_FLOOR = 0.97
-MEASURED_RECALL_FLOOR = 0.93
+# What rules + model measured on the held-out split (the v8 half) when frozen (precision 1.000,
+# recall 0.907), rounded down: the CI guard against a change that makes the classifier worse.
+MEASURED_PRECISION_FLOOR = 0.99
+MEASURED_RECALL_FLOOR = 0.90
 # Issue 12's targets, which the classifier does not reach on this split (README, "Refusals").
 TARGET_PRECISION = 0.97
 TARGET_RECALL = 0.95
@@ -130,14 +130,14 @@ def test_heldout_figures_do_not_regress() -> None:
     assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out recall 0.937 (precision 0.974) falls short of issue 12's 0.95")
+@pytest.mark.xfail(strict=True, reason="held-out recall 0.907 (precision 1.000) falls short of issue 12's 0.95")
 def test_heldout_targets() -> None:
     precision, recall = _figures("heldout")
     assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
 
 
 def test_tune_split_is_learnt() -> None:
-    """Rules and model were tuned on this split (tune precision 0.986, recall 0.984 when frozen);
+    """Rules and model were tuned on this split (tune precision 0.989, recall 0.985 when frozen);
     a change that loses much of it has broken known cases."""
     precision, recall = _figures("tune")
     assert precision >= 0.98 and recall >= 0.98, f"tune precision {precision:.3f}, recall {recall:.3f}"
