@@ -7,9 +7,9 @@
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese, written in eight batches. `heldout` is half of the eighth batch (v8, split by a seeded hash
+Chinese, written in nine batches. `heldout` is half of the eighth batch (v8, split by a seeded hash
 of each text), written by someone who had not seen the classifier; the rules and the embedding
-model (`--train`) are tuned on `tune` only. So this script lists the mistakes on `tune` and only counts those on
+model (`--train`) are tuned on `tune` only (every other batch, v9 included). So this script lists the mistakes on `tune` and only counts those on
 `heldout`: reading the held-out mistakes would turn the held-out figures into tune figures.
 
 `--baseline REV` loads `foveate_dspy/validity.py` as it was at git revision REV and measures its
