@@ -35,7 +35,7 @@ def test_self_qa_writes_all_questions_in_one_call_then_answers_each_without_rere
             return {"questions": ["Who founded Acme Rockets?", "When did Bob Chen join?", "What were the engines made of?", "Where is Acme?", "Why recycled steel?"]}
         if outputs == ("answerable", "answer"):
             ok = "Where" not in inputs["instruction"]
-            return {"answerable": ok, "answer": "From the article." if ok else "I don't know."}
+            return {"answerable": ok, "answer": "Alice Moreau founded it in 1990." if ok else "I don't know."}
         raise AssertionError(f"unexpected signature {outputs}")
 
     prediction, engine = run(SelfQA(multiplier=3), respond)

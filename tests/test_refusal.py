@@ -116,9 +116,10 @@ def _figures(split: str) -> tuple[float, float]:
 
 
 # What rules + model measured on the held-out split (the v8 half) when frozen (precision 1.000,
-# recall 0.907), rounded down: the CI guard against a change that makes the classifier worse.
+# recall 0.900 = 126/140), one answer's margin below: the CI guard against a change that makes the
+# classifier worse, not against a float wobble on the refusal closest to the threshold.
 MEASURED_PRECISION_FLOOR = 0.99
-MEASURED_RECALL_FLOOR = 0.90
+MEASURED_RECALL_FLOOR = 0.89
 # Issue 12's targets, which the classifier does not reach on this split (README, "Refusals").
 TARGET_PRECISION = 0.97
 TARGET_RECALL = 0.95
@@ -130,7 +131,7 @@ def test_heldout_figures_do_not_regress() -> None:
     assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out recall 0.907 (precision 1.000) falls short of issue 12's 0.95")
+@pytest.mark.xfail(strict=True, reason="held-out recall 0.900 (precision 1.000) falls short of issue 12's 0.95")
 def test_heldout_targets() -> None:
     precision, recall = _figures("heldout")
     assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
@@ -144,10 +145,17 @@ def test_tune_split_is_learnt() -> None:
 
 
 def test_short_answers_are_answers() -> None:
-    """Short answers sit near stock refusals in embedding space ("Unknown.", "N/A"); the model
-    learnt them from the genuine short answers of the labelled set."""
-    for answer in ("Tuesday", "42%", "Paris.", "Yes.", "Queen Victoria", "1066"):
+    """Short answers sit near stock refusals in embedding space ("Unknown.", "N/A"). Two words
+    go to the model, which learnt them from the genuine short answers of the labelled set; one
+    word or less never does (the model took "A." and "It does." for refusals)."""
+    from foveate_dspy.method.refusal import asks_model, prepared
+
+    for answer in ("Tuesday", "42%", "Paris.", "Yes.", "Queen Victoria", "1066", "A.", "B", "It does.", "No.", "Oxygen"):
         assert not is_refusal(answer), answer
+    for answer in ("A.", "It does.", "Oxygen", "1066"):
+        assert not asks_model(prepared(answer)), answer
+    for answer in ("Unknown.", "N/A", "Unclear.", "?", "—"):  # one-word refusals: the rules hold them
+        assert is_refusal(answer), answer
 
 
 def test_rephrased_refusals_the_rules_have_no_cue_for() -> None:

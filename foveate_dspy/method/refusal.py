@@ -325,7 +325,12 @@ _CJK_NEGATION = re.compile(r"[没無无未不否非]")
 
 
 def asks_model(text: str) -> bool:
-    """Whether an answer the rules found no cue in (normalised, quotes blanked) goes to the model."""
+    """Whether an answer the rules found no cue in (normalised, quotes blanked) goes to the model.
+    One word or less is an answer ("Paris.", "A.", "It does."): the model has nothing to read in
+    it, and the tune set's one-word refusals ("Unknown.", "N/A") are all stock phrases the rules
+    hold (29 such answers, no such refusal, in tune)."""
+    if len(_WORD.findall(text)) <= 1:
+        return False
     return not _CJK.search(text) or bool(_CJK_NEGATION.search(text))
 
 
