@@ -27,8 +27,15 @@ def _articles_done(run_dir: Path) -> int:
         return 0
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.slow
-def test_sigterm_stops_like_ctrl_c(tmp_path: Path, shared_data: Path, repo_root: Path) -> None:
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path, shared_data: Path, repo_root: Path, sigint: str) -> None:
+    """`ignored`: as a shell script's background job (`compile ... &`) starts, SIGINT ignored;
+    SIGTERM must still stop it (it was lost there: the run went on to its end, exit 0)."""
     out = tmp_path / "run"
     with LoopbackServer(respond=http_reply, latency=0.2, max_seconds=200) as server:
         args = [
@@ -37,7 +44,10 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path, shared_data: Path, repo_root:
             "--max-concurrency", "2", "--quiet", "--out", str(out),
         ]  # fmt: skip
         env = {**os.environ, "OPENAI_API_KEY": "sk-loopback-test", "PYTHONPATH": str(repo_root)}
-        victim = subprocess.Popen(args, cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim = subprocess.Popen(
+            args, cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_ignore_sigint if sigint == "ignored" else None,
+        )  # fmt: skip
         try:
             deadline = time.monotonic() + 150
             while victim.poll() is None and _articles_done(out) < 1 and time.monotonic() < deadline:

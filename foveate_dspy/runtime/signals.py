@@ -24,12 +24,22 @@ def _as_interrupt(signum: int, frame: FrameType | None) -> None:
 @contextlib.contextmanager
 def sigterm_like_ctrl_c() -> Iterator[None]:
     """Within this block, SIGTERM behaves like Ctrl-C (main thread only: signal handlers can only
-    be installed there)."""
+    be installed there).
+
+    A command started in the background by a shell script (`compile ... &`) inherits SIGINT
+    ignored, and asyncio then installs no Ctrl-C handler: SIGTERM turned into an ignored SIGINT
+    would be lost and the run would go on spending. So within the block SIGINT gets Python's
+    default handler back, which means Ctrl-C stops such a run the same graceful way."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
