@@ -78,7 +78,7 @@ def _blank_quotes(text: str) -> str:
 # --- the cues --------------------------------------------------------------------------------
 
 _SOURCE = (
-    r"(?:(?:the|this|that|our|your)\s+(?:(?:provided|given|original|source|above|following|same|present|"
+    r"(?:(?:the|this|that|our|your)\s+(?:(?:provided|given|supplied|available|original|source|above|following|same|present|"
     r"whole|short|entire)\s+)*(?:text|article|passage|context|content\s+provided|document|excerpt|extract|paragraph|"
     r"source|story|reading|author|writer|material|background(?:\s+knowledge)?|information\s+(?:provided|"
     r"given)|piece|snippet|essay|narrative|section|account)"
@@ -165,14 +165,14 @@ _CUES_EN = [
     (rf"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+|never\s+)?{_ADVERB}(?:(?<=not\s)|(?<=never\s)|(?<=n't\s)){_ADVERB}"
      rf"{_PASSIVE}(?:\s+(?:anywhere|here|explicitly|either))?\s*[.!]?$"),
     # the answer or question cannot be had
-    r"\b(?:the|an|this)\s+answer\s+(?:to\s+[^.;!?]*?\s+)?(?:is|was|remains)\s+(?:not|n't|unknown|unclear|missing|nowhere)\b",
+    r"\b(?:the|an|this)\s+answer\s+(?:to\s+[^.;!?]*?\s+)?(?:is|was|remains)\s+(?:not|n't|unknown|unclear|missing|nowhere|indeterminable|undeterminable|undetermined)\b",
     r"\b(?:the|an|this)\s+answer\s+(?:isn't|cannot|can't|could\s+not)\b",
     r"\b(?:the|this|that|your)\s+question\s+(?:cannot|can't|could\s+not|is\s+not\s+answered|isn't\s+answered|remains\s+unanswered)\b",
     rf"^(?:(?:this|that|it)\s+)?(?:cannot|can't|could\s*not|couldn't)\s+be\s+{_WORKED_OUT}\b",
     rf"\b(?:cannot|can't|could\s*not|couldn't)\s+be\s+{_WORKED_OUT}\s+(?:from|in|by|with|using|based\s+on)\s+{_SOURCE}",
     r"\bunanswerable\b(?!\s+\w)",
     rf"\b(?:it\s+is|it's)\s+(?:not\s+possible|impossible|unclear|not\s+clear)\s+to\s+{_KNOW_VERB}\b",
-    rf"\b(?:is|are|remains?|stays?)\s+(?:unknown|unclear|not\s+known|not\s+clear|uncertain|unspecified|unstated|unexplained|open)\s+(?:from|in|based\s+on|according\s+to|by)\s+{_SOURCE}",
+    rf"\b(?:is|are|remains?|stays?)\s+(?:unknown|unclear|not\s+known|not\s+clear|uncertain|unspecified|unstated|unexplained|open|undetermined|indeterminable|undisclosed|unrecorded)\s+(?:from|in|based\s+on|according\s+to|by)\s+{_SOURCE}",
     rf"\b(?:based\s+on|from|given|according\s+to)\s+{_SOURCE}[^.;!?]*?\b(?:impossible|not\s+possible|cannot|can't)\b",
     # the answerer does not know
     r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b",
@@ -186,6 +186,9 @@ _CUES_EN = [
     r"\b(?:i|we)\s+(?:cannot|can't)\s+say\b|^(?:cannot|can't|hard\s+to)\s+say\b",
     r"\b(?:beats|search)\s+me\b|\bdraw(?:ing|s)?\s+a\s+blank\b|^(?:pass|nothing\s+to\s+go\s+on)\s*[.!]?$",
     r"\b(?:i'd|i\s+would|we'd|we\s+would)\s+(?:only\s+|just\s+|merely\s+)?be\s+(?:speculating|guessing)\b",
+    # "any figure I gave would be pure conjecture", "anything I said would be a guess"
+    r"^(?:any|anything)\b[^.;!?]{0,40}?\b(?:i|we)\s+\w+\b[^.;!?]{0,20}?\bwould\s+be\s+(?:a\s+|an\s+)?(?:pure\s+|mere\s+|just\s+|only\s+)?(?:guess(?:work)?|conjecture|speculation)\b",
+    r"\b(?:i|we)(?:\s+would|'d)\s+need\s+(?:additional|more|further|extra)\s+(?:context|information|details?|data|sources?)\b",
     (r"\b(?:you|i|we|one)(?:'d|'ll|\s+would|\s+will)?\s+(?:have\s+to|need\s+to|must|should|may\s+want\s+to|might\s+want\s+to)\s+"
      r"(?:look\s+(?:that|it|this)\s+up|find\s+(?:that|it|this)\s+out|check|consult\s+\w+(?:\s+\w+)?)\s+(?:elsewhere|in\s+another\s+source)\b"),
     rf"{_SOURCE}\s+leaves\s+(?:us|the\s+reader|readers|you|me)\s+in\s+the\s+dark\b",
@@ -198,6 +201,7 @@ _CUES_EN = [
 # and an "Answer:" label are gone.
 _STOCK = re.compile(
     r"^(?:unknown|unclear|undetermined|uncertain|unanswerable|unsure|unspecified|unstated|unmentioned|unknowable|indeterminate|"
+    r"indeterminable|undisclosed|unrecorded|no\s+mention\s+of\s+(?:it|this|that)|"
     r"not\s+sure|not\s+certain|not\s+(?:answerable|determinable)|no\s+way\s+to\s+(?:know|tell|say)|n/?a|n\.\s?a|none\s+given|"
     r"no\s+idea|no\s+clue|no\s+answer(?:\s+found)?|no\s+mention|none\s+(?:mentioned|stated|specified)|nothing\s+(?:found|given|stated|mentioned)|"
     r"not\s+(?:enough|sufficient)\s+(?:information|info|context|data|details?)|not\s+determinable|k\.\s?a|"
@@ -208,14 +212,18 @@ _STOCK = re.compile(
     r"(?:cannot|can't|can\s+not)\s+(?:say|tell|answer|be\s+(?:determined|answered|known|said))(?:\s+(?:that|this|it))?|"
     r"(?:hard|impossible|difficult)\s+to\s+(?:say|tell)|who\s+knows|don't\s+know|dunno|idk|"
     r"unbekannt|keine\s+angaben?|nicht\s+(?:angegeben|bekannt|erwahnt|erwähnt|genannt|beantwortbar)|"
-    r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|"
-    r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明|"
+    r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|(?:leider\s+)?fehlanzeige|passe|"
+    r"不详|不知道|未知|不清楚|未提及|未提到|没有提到|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明|跳过|"
+    r"(?:没有|未|并未)(?:提及|提到)(?:此事|这一点|这件事)|"
     r"(?:暂无|无|没有)(?:相关)?(?:的)?(?:信息|资料|数据|内容))$"
 )
 _STOCK_TAIL = re.compile(rf"\s*(?:,\s*)?(?:anywhere\s+)?(?:in|from|by|within|according\s+to|based\s+on)\s+(?:{_SOURCE}|{_SOURCE_NOUN})\s*$")
 _LABEL = re.compile(r"^(?:answer|response|a)\s*:\s*")
 
-_DE_SOURCE = r"(?:text(?:es|s)?|artikel(?:s)?|abschnitt(?:s|es)?|passage|absatz(?:es)?|dokument(?:s|es)?|auszug(?:s|es)?|beitrag(?:s|es)?|quelle|textstelle)"
+_DE_SOURCE = (
+    r"(?:text(?:es|s)?|artikel(?:s)?|abschnitt(?:s|es)?|passage|absatz(?:es)?|dokument(?:s|es)?|auszug(?:s|es)?|beitrag(?:s|es)?|quelle|textstelle|"
+    r"kontext(?:es|s)?|ausschnitt(?:s|es)?|passus|vorlage)"
+)
 _CUES_DE = [
     rf"\b(?:der|die|das|dem|des|im|in\s+dem|aus\s+dem)\s+{_DE_SOURCE}\b[^.;!?]*?\b(?:nicht|nichts|keine?n?)\b",
     rf"\b(?:nicht|nichts|keine?n?)\b[^.;!?]*?\b(?:im|in\s+dem|aus\s+dem|dem|der|des)\s+{_DE_SOURCE}\b",
@@ -239,6 +247,12 @@ _CUES_DE = [
     (r"\b(?:müsste|muesste|muss)\s+(?:man|ich|sie|du|wir)\b[^.;!?]*?\b(?:woanders|anderswo)\s+(?:nachschlagen|nachlesen|nachsehen|suchen|fragen)\b"
      r"|\b(?:bräuchte|braeuchte|bräuchten|braeuchten)\s+(?:ich|man|wir|sie|du)\s+(?:\w+\s+)?(?:eine\s+)?andere\s+quelle\b"),
     r"\b(?:wäre|ware|waere)\s+(?:reine|bloße|blosse|nur)\s+spekulation\b|\bins\s+blaue\b|\baus\s+den\s+fingern\s+saugen\b|\bdie\s+segel\s+streichen\b",
+    r"\b(?:jede|eine)\s+antwort\s+(?:wäre|ware|waere)\b[^.;!?]{0,30}?\b(?:reine|bloße|blosse|nur|pure)\s+(?:spekulation|vermutung|raterei)\b",
+    rf"\bbleibt\s+(?:im|in\s+dem|in\s+der)\s+{_DE_SOURCE}\s+(?:offen|unklar|ungeklärt|ungeklart)\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+{_DE_SOURCE}\s+offen\b",
+    rf"\bausserhalb\s+dessen,?\s+was\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\bkeinerlei\b|\bkeinerlei\b[^.;!?]*?\b{_DE_SOURCE}\b",
+    rf"\ban\s+keiner\s+stelle\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\ban\s+keiner\s+stelle\b",
+    r"\berfährt\s+man\s+nichts\b|\bentzieht\s+sich\s+meiner\s+kenntnis\b|\bfehl(?:en|t)\s+(?:mir|uns)\s+(?:die\s+)?(?:informationen|angaben|daten|kenntnisse)\b"
+    r"|\b(?:mir|uns)\s+fehl(?:en|t)\s+(?:die\s+)?(?:informationen|angaben|daten|kenntnisse)\b",
 ]
 _ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上下文|上文|本文|这段|该文|文段|资料)"
 _ZH_SILENT = r"(?:并)?(?:没有|没|未|无)(?:明确|具体)?(?:提到|提及|说明|说|给出|涉及|写|交代|讲|指出|记载|透露|关于|相关|答案|回答)"
@@ -260,14 +274,27 @@ _CUES_ZH = [
     r"(?:无法|没法|没办法)(?:从|根据|由|凭)[^。；！？]*?(?:确定|回答|得知|判断|知道|得出|看出)|问题(?:无法|没法)(?:确定|回答|解答)",
     r"(?:并)?未(?:包含|含有|涉及)(?:该|此|这|相关)?(?:方面的)?(?:信息|内容)",
     r"(?:找不到|没找到|没有找到)[。！？]?$|另(?:找|寻|查)(?:资料|来源|出处)|帮不上(?:忙)?",
+    # written-register idioms for "the source has nothing on it": 付之阙如, 无从考证, 未着一字
+    r"阙如|缺如|无从(?:考证|查考|稽考)|不可考|未着(?:一字|墨|笔墨)|(?:一个字|一字)(?:都|也)?(?:没|未)(?:写|提)|通篇(?:都)?(?:没有|未)",
+    r"(?:根据|依据|依|凭|就|据)[^。；！？]*?(?:无法|没法|没办法|难以|不能)(?:确定|判断|推断|推知|得知|确认|回答|作答|知道|看出)",
+    r"(?:难以)(?:从|根据|由|凭)[^。；！？]*?(?:确定|判断|推断|推知|得知|看出)|得不出(?:答案|结论)|推断不出|推不出",
+    r"我(?:没法|无法|不能|没办法)(?:判断|回答|确定|确认)|回答不了|说不上来|不好说|没(?:有)?头绪",
+    r"(?:只能|纯属|无异于)(?:是)?(?:猜测|臆测|揣测|瞎猜)|妄加(?:揣测|猜测|推测)",
+    r"(?:查阅|查|翻翻|参考|参阅|查找)(?:一下)?(?:其他|其它|别的|另外的|更多)(?:的)?(?:资料|来源|文献|材料)",
+    r"不在(?:其中|讨论之列|(?:本文|文中|这段|该文|文章|原文)[^。；！？]{0,6}?(?:里|中|之内|范围))|不在(?:其|本文的?)?(?:叙述|讨论|讲述|论述)?范围(?:之内|内)",
+    rf"在{_ZH_SOURCE}之外|(?:信息|资料|内容|数据|记载|说明)[^。；！？]{{0,6}}?缺失|缺(?:乏|少)[^。；！？]{{0,8}}?(?:信息|资料|内容|数据|记载|说明|描述)",
+    r"没有足够的(?:信息|资料|内容|依据)|(?:信息|资料)不(?:够|足)",
+    rf"{_ZH_SOURCE}[^。；！？]*?(?:没有|并无|无|未见|并未)[^。；！？]{{0,8}}?(?:这方面|相关|有关)的?(?:内容|信息|描述|记载|说明)",
+    rf"{_ZH_SOURCE}[^。；！？]*?(?:并未|没有|未)(?:出现|着墨|展开|讨论)",
+    r"(?:没有|未|并未)就(?:此|这个问题|这一点|该问题)(?:展开|作答|说明)|(?:没有|没|未)(?:看到|找到|发现)(?:任何)?(?:相关|有关)?(?:的)?(?:记载|信息|内容|说明|描述|依据)",
 ]
 
 _CUE = re.compile("|".join(f"(?:{c})" for c in _CUES_EN + _CUES_DE + _CUES_ZH))
 
 # Where a cue can be overruled by content: "..., but it calls him the old admiral"
 _CONTRAST = re.compile(
-    r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:but|however|yet|instead|although|though|even\s+though|whereas|while|aber|jedoch|doch)\b)"
-    r"|(?<=[.!?])\s*(?=(?:but|however|yet|instead|still|aber|jedoch)\b)|(?<=[，,。；])(?=但是|但|不过|然而|只是)"
+    r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:but|however|yet|instead|although|though|even\s+though|whereas|while|aber|jedoch|doch|sondern)\b)"
+    r"|(?<=[.!?])\s*(?=(?:but|however|yet|instead|still|aber|jedoch)\b)|(?<=[，,。；])(?=但是|但|不过|然而|只是|而是)"
     # a correction: "the passage does not describe a battle; it describes a negotiation"
     rf"|;\s*(?=(?:it|the\s+{_SOURCE_NOUN}|the\s+author)\s+(?!(?:only|just|merely|also|is|was|has|does)\b)\w+s\b)"
 )
@@ -281,8 +308,8 @@ def _has_cue(segment: str) -> bool:
 
 
 def _is_stock(text: str) -> bool:
-    bare = _LABEL.sub("", text).strip(" .!?。！？…-,;:")
-    bare = _STOCK_TAIL.sub("", bare).strip(" .!?。！？…-,;:")
+    bare = _LABEL.sub("", text).strip(" .!?。！？…-,;:哎啊呀呢哦诶")
+    bare = _STOCK_TAIL.sub("", bare).strip(" .!?。！？…-,;:哎啊呀呢哦诶")
     return bool(_STOCK.match(bare)) if bare else False
 
 
