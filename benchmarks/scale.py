@@ -3,6 +3,8 @@
     python benchmarks/scale.py                         # everything (long: see below)
     python benchmarks/scale.py --sizes 1000 --no-ray   # a quick look
     python benchmarks/scale.py --json scale.json       # also save the figures
+    python benchmarks/scale.py --only-algorithm1 --alg-embedder minilm@bf16 --torch-threads 1
+                                                       # Algorithm 1 in bfloat16, one torch thread
 
 The corpora are synthetic, made here from the SQuAD v1.1 dev paragraphs (../shared/data/): each
 article splices the first sentences of one paragraph to the last ones of another (seeded), so
@@ -269,19 +271,20 @@ def synthetic_commits(corpus: Path, run_dir: Path, single: int = 2000) -> dict[s
 # --- Algorithm 1 ---------------------------------------------------------------------------------
 
 
-def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000) -> dict[str, Any]:
+def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000, embedder_name: str = "minilm") -> dict[str, Any]:
     """CPU per article of the per-article budget and of batched counts; with `full`, the
-    agreement of the 2,000-sample fit with the exact algorithm over the whole corpus."""
-    from foveate_dspy.method.budget import ArticleBudget, BudgetConfig, BudgetFit, RelevanceCounter, normalise_counts, sample_positions
+    agreement of the 2,000-sample fit with the exact algorithm over the whole corpus (for an
+    `@bf16` embedder, also with the exact float32 algorithm)."""
+    from foveate_dspy.method.budget import BudgetConfig, BudgetFit, RelevanceCounter, normalise_counts, sample_positions
     from foveate_dspy.corpus.readers import CorpusSource
-    from foveate_dspy.method.embedding import Embedder
+    from foveate_dspy.method.embedding import Embedder, split_precision
 
     texts = [a.text for a in CorpusSource(corpus)]
     config = BudgetConfig()
-    embedder = Embedder()
+    embedder = Embedder(embedder_name)
     embedder.encode(["warm-up"])
     counter = RelevanceCounter(embedder, config.threshold)
-    figures: dict[str, Any] = {"articles": len(texts), "sample": min(sample, len(texts))}
+    figures: dict[str, Any] = {"articles": len(texts), "sample": min(sample, len(texts)), "embedder": embedder_name}
 
     positions = sample_positions(len(texts), sample, 0)
     cpu = time.process_time()
@@ -331,6 +334,17 @@ def algorithm1(corpus: Path, per_article: int, full: bool, sample: int = 2000) -
         figures["budget_max_diff"] = max(differences)
         figures["fit_sample"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in fit.to_dict().items()}
         figures["fit_full"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in BudgetFit.of_counts(counts).to_dict().items()}
+        model_name, bf16 = split_precision(embedder_name)
+        if bf16:  # the reference a reduced precision answers to: the exact float32 algorithm
+            exact_counter = RelevanceCounter(Embedder(model_name), config.threshold)
+            cpu = time.process_time()
+            exact_counts = [c for start in range(0, len(texts), 64) for c in exact_counter.counts(texts[start : start + 64])]
+            figures["float32_full_counts_cpu_s_per_article"] = round((time.process_time() - cpu) / len(texts), 4)
+            float32 = normalise_counts(exact_counts, config.target_mean, config.alpha)
+            differences = [abs(a - b) for a, b in zip(float32, sampled)]
+            figures["budget_equal_share_vs_float32"] = round(sum(d == 0 for d in differences) / len(differences), 4)
+            figures["budget_max_diff_vs_float32"] = max(differences)
+            figures["counts_equal_share_vs_float32"] = round(sum(a == b for a, b in zip(exact_counts, counts)) / len(counts), 4)
     return figures
 
 
@@ -356,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alg-size", type=int, help="Algorithm 1: corpus size (default 10000 when measured, else the first size)")
     parser.add_argument("--alg-sample", type=int, default=2000, help="Algorithm 1: the sample (default 2000, as compile)")
     parser.add_argument("--torch-threads", type=int, help="torch intra-op threads for Algorithm 1 (default: torch's)")
+    parser.add_argument("--alg-embedder", default="minilm", help="Algorithm 1's embedder, as compile's --embedder (default minilm; minilm@bf16 for bfloat16)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="foveate-scale-"))
@@ -395,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             make_corpus(work / f"corpus-{size}.jsonl", size, args.data)
             if args.torch_threads:
                 __import__("torch").set_num_threads(args.torch_threads)
-            figures["algorithm1"] = algorithm1(work / f"corpus-{size}.jsonl", args.per_article, full=True, sample=args.alg_sample)
+            figures["algorithm1"] = algorithm1(work / f"corpus-{size}.jsonl", args.per_article, full=True, sample=args.alg_sample, embedder_name=args.alg_embedder)
             figures["algorithm1"]["load_after"] = load()
             print(json.dumps({"algorithm1": figures["algorithm1"]}), flush=True)
     finally:
@@ -439,7 +454,7 @@ def report(figures: dict[str, Any]) -> str:
         checks.append(("resume scan of a finished 100k store <= 5 s", scan <= TARGETS["resume_scan_s"], f"{scan} s"))
     alg = figures.get("algorithm1")
     if alg:
-        lines.append(f"Algorithm 1 on {alg['articles']} articles, sample {alg['sample']}")
+        lines.append(f"Algorithm 1 on {alg['articles']} articles, sample {alg['sample']}, embedder {alg.get('embedder', 'minilm')}, torch threads {alg.get('torch_threads')}")
         checks.append(("Algorithm 1 CPU <= 0.06 s per article (as articles run)", alg["per_article_cpu_s"] <= TARGETS["algorithm1_cpu_s"], f"{alg['per_article_cpu_s']} s"))
         if "beyond_article_embedding_cpu_s" in alg:
             lines.append(f"Algorithm 1 beyond the article's own embedding (which micro-foveation reuses): {alg['beyond_article_embedding_cpu_s']} s CPU per article (not the target's measure)")
@@ -447,6 +462,10 @@ def report(figures: dict[str, Any]) -> str:
         if "budget_equal_share" in alg:
             ok = alg["budget_equal_share"] >= TARGETS["budget_equal_share"] and alg["budget_max_diff"] <= TARGETS["budget_max_diff"]
             checks.append((f"sampled budgets = exact for >= 97 %, never > 1 apart ({alg['articles']} articles, sample {alg['sample']})", ok, f"{alg['budget_equal_share']:.2%} equal, max diff {alg['budget_max_diff']}"))
+        if "budget_equal_share_vs_float32" in alg:
+            ok = alg["budget_equal_share_vs_float32"] >= TARGETS["budget_equal_share"] and alg["budget_max_diff_vs_float32"] <= TARGETS["budget_max_diff"]
+            value = f"{alg['budget_equal_share_vs_float32']:.2%} equal, max diff {alg['budget_max_diff_vs_float32']} (counts equal {alg['counts_equal_share_vs_float32']:.2%})"
+            checks.append(("the same, against the exact float32 algorithm", ok, value))
     lines += [f"[{'met' if ok else 'MISSED'}] {name}: {value}" for name, ok, value in checks]
     return "\n".join(lines)
 

@@ -81,7 +81,7 @@ class CountingEmbedder:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def encode(self, texts):
+    def encode(self, texts, remember: bool = True):
         self.batches.append(list(texts))
         rows = []
         for text in texts:

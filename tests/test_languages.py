@@ -89,7 +89,7 @@ def test_budget_inputs_of_a_chinese_passage() -> None:
         places = {"长江", "中国", "湖北省", "武汉", "三峡大坝"}
         passages = {SHORT_ZH, "武汉很有名。"}
 
-        def encode(self, texts):
+        def encode(self, texts, remember: bool = True):
             return np.asarray([[1.0, 0.0] if t in self.places | self.passages else [0.0, 1.0] for t in texts], dtype=np.float32)
 
     assert relevant_word_counts([SHORT_ZH, "武汉很有名。"], PlaceEmbedder(), 0.5) == [5, 1]

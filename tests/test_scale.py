@@ -34,7 +34,7 @@ class HashEmbedder:
         self.batches: list[list[str]] = []
         self.fail_on_articles = fail_on_articles
 
-    def encode(self, texts):
+    def encode(self, texts, remember: bool = True):
         texts = list(texts)
         self.batches.append(texts)
         if self.fail_on_articles and any(len(t) > 100 for t in texts):

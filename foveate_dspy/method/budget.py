@@ -77,7 +77,8 @@ class RelevanceCounter:
         with self._lock:
             missing = sorted({w for words in words_per_text for w in words} - self._words.keys())
             if missing:
-                self._words.update(zip(missing, self.embedder.encode(missing)))
+                # not kept in the embedder's recent-texts cache as well: that one is for articles
+                self._words.update(zip(missing, self.embedder.encode(missing, remember=False)))
             vectors = [np.stack([self._words[w] for w in words]) if words else None for words in words_per_text]
             for words in words_per_text:
                 for word in words:
