@@ -307,9 +307,12 @@ def _has_cue(segment: str) -> bool:
     return bool(_CUE.search(segment)) or _is_stock(segment)
 
 
+_STOCK_TRIM = " .!?。！？…-,;:哎啊呀呢哦诶"  # punctuation and Chinese sentence-final particles
+
+
 def _is_stock(text: str) -> bool:
-    bare = _LABEL.sub("", text).strip(" .!?。！？…-,;:哎啊呀呢哦诶")
-    bare = _STOCK_TAIL.sub("", bare).strip(" .!?。！？…-,;:哎啊呀呢哦诶")
+    bare = _LABEL.sub("", text).strip(_STOCK_TRIM)
+    bare = _STOCK_TAIL.sub("", bare).strip(_STOCK_TRIM)
     return bool(_STOCK.match(bare)) if bare else False
 
 
