@@ -7,12 +7,13 @@
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese, written in sixteen batches. `heldout` is the eleventh, fifteenth and sixteenth batches
-(v11 a realistic mix, v15 a stress test, v16 half of each; 1,073 answers after dropping repeats of
-other batches' texts), each written by someone who had seen neither the classifier nor any other
-batch, and set aside before anything was measured or tuned on it; the rules and the learned model
-(`--train`) are tuned on `tune` only (every other batch). So this script lists the mistakes on `tune` and only counts those on `heldout`: reading
-the held-out mistakes would turn the held-out figures into tune figures.
+Chinese, written in twenty-six batches. `heldout` is the twentieth, twenty-first and
+twenty-second batches (v20 realistic, v21 a stress test, v22 half of each; 1,112 answers after
+dropping repeats of other batches' texts), each written by someone who had seen neither the
+classifier nor any other batch, and set aside before anything was measured or tuned on it; the
+rules and the learned model (`--train`) are tuned on `tune` only (every other batch). So this
+script lists the mistakes on `tune` and only counts those on `heldout`: reading the held-out
+mistakes would turn the held-out figures into tune figures.
 
 `--baseline REV` loads `foveate_dspy/validity.py` as it was at git revision REV and measures its
 `is_unknown_answer`, the detector this classifier replaced (70f7af9 is the last revision with
