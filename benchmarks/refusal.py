@@ -7,9 +7,9 @@
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese, written in twenty-six batches. `heldout` is the twentieth, twenty-first and
-twenty-second batches (v20 realistic, v21 a stress test, v22 half of each; 1,112 answers after
-dropping repeats of other batches' texts), each written by someone who had seen neither the
+Chinese, written in thirty-one batches. `heldout` is the twenty-seventh to twenty-ninth
+batches (v27 realistic, v28 a stress test, v29 half of each; 1,107 answers after dropping repeats
+of other batches' texts), each written by someone who had seen neither the
 classifier nor any other batch, and set aside before anything was measured or tuned on it; the
 rules and the learned model (`--train`) are tuned on `tune` only (every other batch). So this
 script lists the mistakes on `tune` and only counts those on `heldout`: reading the held-out

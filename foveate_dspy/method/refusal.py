@@ -23,7 +23,13 @@ or the answerer's ignorance rather than about the world:
 remains unknown", "he was unable to finish") is no cue, and quoted text ('the song "I Don't
 Know"') is blanked before the cues are looked for. A cue followed by a contrast that carries
 content ("The text does not name him, but it calls him the old admiral") or one inside a
-concession ("Although the article does not give his age, it says ...") leaves an answer.
+concession ("Although the article does not give his age, it says ...") leaves an answer. What the
+source does give ("no exact year, only that it opened after the war", "只说", "nur dass"), a
+reason ("... because the garrison had been evacuated") and an exception ("except a figurine")
+are such contrasts too. A contrast with no subject of its own ("The article covers the war but
+not its end", "Der Text erwähnt X, nennt aber keinen Y", "文章讲了X，但没说Y") takes the
+source from the clause before it; German "aber"/"jedoch" open a contrast only after punctuation
+or the verb of a new clause, since mid-clause ("sagt aber nichts") they belong to the cue.
 
 An empty, whitespace-only or punctuation-only answer counts as a refusal: it answers nothing.
 """
@@ -81,9 +87,10 @@ _SOURCE = (
     r"(?:(?:the|this|that|our|your)\s+(?:(?:provided|given|supplied|available|original|source|above|following|same|present|"
     r"whole|short|entire)\s+)*(?:text|article|passage|context|content\s+provided|document|excerpt|extract|paragraph|"
     r"source|story|reading|author|writer|material|background(?:\s+knowledge)?|information\s+(?:provided|"
-    r"given)|piece|snippet|essay|narrative|section|account|write-?up|blurb|summary|overview|page)"
+    r"given)|piece|snippet|essay|narrative|section|account|write-?up|blurb|summary|overview|page|paragraphs|passages|excerpts|lines)"
     # "the context you've given me", "the text I was given"
-    r"(?:\s+(?:(?:that\s+)?you(?:'ve|\s+have)?\s+(?:given|provided|shared|supplied|sent)(?:\s+me|\s+us)?|(?:i|we)(?:'ve|\s+have)?\s+(?:was\s+|were\s+|been\s+)given))?"
+    r"(?:\s+(?:(?:that\s+)?you(?:'ve|\s+have)?\s+(?:given|provided|shared|supplied|sent)(?:\s+me|\s+us)?|(?:i|we)(?:'ve|\s+have)?\s+(?:was\s+|were\s+|been\s+)given"
+    r"|supplied|provided|given|at\s+hand))?"
     r"|what(?:'s|\s+is|\s+was|\s+we\s+are)\s+(?:given|provided|written|stated|told)(?:\s+here)?)"
 )
 _SOURCE_NOUN = r"(?:text|article|passage|context|document|excerpt|extract|paragraph|source|story|reading|material)"
@@ -98,7 +105,7 @@ _TELL = (
     r"(?:say|state|mention|specify|provide|give|tell|reveal|indicate|include|contain|discuss|"
     r"address|cover|explain|describe|name|identify|list|elaborate|answer|clarify|disclose|detail|note|"
     r"report|offer|show|record|refer|touch|talk|speak|go|get|mak(?:e|es|ing)\s+(?:it\s+|this\s+|that\s+)?clear|shed\s+light|"
-    r"comment|deal|expand|inform|establish|confirm|supply|spell)"
+    r"comment|deal|expand|inform|establish|confirm|supply|spell|enter|venture|delve|dwell|extend)"
 )
 _TELLS = rf"(?:{_TELL}(?:s|es|ed|d|ing)?|(?:specif|clarif|identif|suppl)(?:ies|ied))"
 _NEG = r"(?:does\s*not|doesn'?t|does\s+n't|did\s*not|didn'?t|do\s*not|don'?t|never|fails?\s+to|failed\s+to|cannot|can't|won't|will\s+not)"
@@ -108,7 +115,7 @@ _PASSIVE = (
     r"indicated|named|identified|contained|found|answered|explained|described|listed|recorded|"
     r"revealed|noted|reported|known|clear|clarified|available|said|told|documented|detailed|shown|"
     r"present|offered|supplied|presented|cited|spel(?:led|t)\s+out|elaborated|explored|made\s+clear|"
-    r"touched\s+(?:on|upon))"
+    r"touched\s+(?:on|upon)|brought\s+up|gone\s+into)"
 )
 _NOUN = (
     r"(?:information|info|details?|indication|explanation|answer|figures?|numbers?|dates?|years?|"
@@ -120,46 +127,62 @@ _WORKED_OUT = (
     r"(?:determined|answered|known|inferred|said|told|found|established|deduced|ascertained|worked\s+out|"
     r"figured\s+out|derived|gleaned|gathered|concluded|extracted|discerned)"
 )
-_KNOW_VERB = r"(?:know|say|tell|determine|answer|find|work\s+out|establish|infer|confirm|judge|be\s+sure|conclude|identify|see|guess)"
+_KNOW_VERB = r"(?:know|say|tell|determine|answer|find|work\s+out|establish|infer|confirm|judge|be\s+sure|conclude|identify|see|guess|pin\s+(?:that\s+|it\s+|this\s+)?down)"
 
 _CUES_EN = [
     # the source is silent: "the passage doesn't say", "the article makes no reference to"
     rf"{_SOURCE_OR_IT}\s+(?:also\s+)?(?:{_NEG}\s+{_ADVERB}{_TELL}|never\s+{_ADVERB}{_TELLS})\b",
     (rf"{_SOURCE_OR_IT}\s+(?:gives|provides|offers|contains|includes|has|holds|lists|mentions|makes|"
-     rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:no|nothing|not\s+a\s+single)\b"),
+     rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:no|nothing|not\s+a\s+single|none)\b"),
     rf"{_SOURCE}\s+(?:says|tells\s+us|mentions|reveals|states|gives|offers)\s+nothing\b",
     (rf"{_SOURCE}\b[^.;!?]{{0,80}}?\b(?:and|but)\s+(?:(?:says|tells\s+us|mentions|reveals|gives|offers)\s+nothing|"
      rf"{_NEG}\s+{_ADVERB}{_TELL}|is\s+(?:silent|blank|quiet|mute)|(?:stops|falls)\s+short\s+of|sidesteps|passes\s+over|skips\s+over)\b"),
     rf"{_SOURCE}\s+(?:is\s+not|isn't|was\s+not|wasn't)\s+(?:specific|explicit|clear|precise|forthcoming|detailed)\b",
-    rf"{_SOURCE_OR_IT}\s+(?:is|was|remains|stays|keeps|goes)\s+(?:silent|mute|mum|quiet|blank|vague|unclear|not\s+clear)\b",
+    (rf"{_SOURCE_OR_IT}\s+(?:is|was|remains|stays|keeps|goes)\s+(?:entirely\s+|completely\s+|totally\s+|rather\s+|strangely\s+|conspicuously\s+)?"
+     r"(?:silent|mute|mum|quiet|blank|vague|unclear|not\s+clear)\b"),
+    (rf"{_SOURCE}\s+keeps\s+(?:its\s+counsel|(?:it|that|this|them)\s+to\s+itself|to\s+itself)|{_SOURCE}\s+is\s+no\s+help\b"
+     r"|\b(?:would|'d)\s+(?:need|have)\s+to\s+consult\b|\b(?:i|we)\s+find\s+no\s+(?:trace|mention|record|sign)\b"
+     rf"|{_SOURCE_OR_IT}\s+(?:sheds?|casts?|throws?)\s+no\s+light\b|\bsources?\s+(?:beyond|other\s+than|outside(?:\s+of)?)\s+{_SOURCE}"
+     rf"|{_SOURCE}\s+(?:chose|chooses|opted|opts|decided)\s+not\s+to\s+(?:include|mention|say|specify|cover|discuss|give|name|go\s+into)\b"
+     r"|\bleft\s+(?:\w+\s+)?to\s+the\s+reader'?s?\s+imagination\b|^you'?ve\s+got\s+me(?:\s+there)?\b|\byou\s+got\s+me\s+there\b"
+     r"|^(?:hard|difficult|impossible|tough)\s+to\s+(?:say|tell)\s*(?:[-,:;.!]|$)|^(?:mere|pure|only|just)\s+(?:conjecture|speculation|guesswork|guessing)\b"
+     rf"|{_SOURCE}\s+(?:is\s+)?(?:focused|focuses|concentrates|centred|centered)\s+on\b[^.;!?]*?\brather\s+than\b"
+     rf"|{_SOURCE}\b[^.!?]*\b(?:off\s+the\s+map|draws?\s+a\s+veil\s+over)\b|\b(?:i|we)\s+find\b[^.;!?]*?\b(?:goes|go|is|are|remains?)\s+(?:unrecorded|unreported|unmentioned|unaddressed|unstated)\b"
+     rf"|{_SOURCE}\b[^.;!?]*?\bwithout\s+(?:saying|telling\s+us|explaining|specifying)(?:\s+(?:so|which|what|who|when|where|why|how))?\s*[.!]?$"
+     r"|\b(?:remains?|is)\s+a\s+mystery\s+here\b|\b(?:is|are)\s+left\s+out\s*[.!]?$"),
     rf"{_SOURCE}\s+(?:lacks|is\s+lacking|is\s+missing|omits|skips|ignores|overlooks|passes\s+over)\b",
     rf"{_SOURCE}\s+leaves\s+(?:this|it|that|them|the\s+\w+)\s+out\b",
-    rf"{_SOURCE}\s+stops\s+short\s+of\b|\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b[^.;!?]*?\b(?:mystery|unknown|unclear|open|unanswered)\b",
+    rf"{_SOURCE}\s+stops\s+short\s+of\b|\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b[^.;!?]*?\b(?:mystery|unknown|unclear|open|unanswered|lost)\b",
     # "who made it goes unrecorded here": the absence is placed in the source
     (r"\b(?:goes|go|went|remains?|stays?)\s+(?:unrecorded|unmentioned|unstated|unnamed|unsaid|unreported|unanswered|unaddressed|unspecified)"
-     rf"\s+(?:here|in\s+{_SOURCE})"),
+     rf"\s+(?:here|in\s+{_SOURCE}|throughout\s+{_SOURCE})"),
     r"(?:\b(?:i|we)\b[^.;!?]{0,60}?|^(?:but|and|yet)\s+)c(?:a|o)me\s+up\s+(?:empty|dry|short)\b",
     # "the article mentions the festival but not the year": the elided "but not" (see _ELIDED)
-    rf"^(?:but|yet)\s+{_SOURCE}\s+(?:not\s+(?!only\b)|nothing\b)",
+    rf"^(?:but|yet)\s+{_SOURCE_OR_IT}\s+(?:not\s+(?!only\b)|nothing\b)",
     rf"\b(?:beyond|outside(?:\s+of)?)\s+(?:what|the\s+(?:scope|bounds|limits|four\s+corners|reach)\s+of(?:\s+what)?)\s+{_SOURCE_OR_IT}",
-    rf"{_SOURCE}\b[^.!?]*\b(?:beyond|outside)\s+its\s+(?:reach|scope)\b|\byou\s+asked\s+(?:about|for)\b[^.;!?]*?\b(?:out\s+of\s+reach|absent|missing|unavailable)\b",
+    r"\b(?:beyond|outside)\s+its\s+(?:reach|scope|remit|purview|horizon|range)\b|\byou\s+asked\s+(?:about|for)\b[^.;!?]*?\b(?:out\s+of\s+reach|absent|missing|unavailable)\b",
     # "the piece covers the vaccine's history; the cost per dose is absent", "... are absent from it"
-    rf"{_SOURCE}\b[^.!?]*;\s*[^.;!?]*?\b(?:is|are)\s+(?:absent|missing|lacking)\s*[.!]?$|\b(?:absent|missing)\s+from\s+(?:it|here|{_SOURCE})\b",
+    (rf"{_SOURCE}\b[^.!?]*;\s*[^.;!?]*?\b(?:is|are|goes|go|went|remains?)\s+(?:\w+\s+)?(?:absent|missing|lacking|unreported|unrecorded|unmentioned|unaddressed|"
+     r"unstated|unexplained|a\s+mystery)\s*[.!]?$"),
+    rf"\b(?:absent|missing)\s+from\s+(?:it|here|{_SOURCE})\b",
     rf"^neither\b[^.;!?]*?\b{_SOURCE_NOUN}s?\s+{_TELLS}\b|{_SOURCE}\b[^.!?]*\b(?:never\s+comes?\s+up|does\s*n[o']?t\s+come\s+up)\b",
-    rf"\bfalls?\s+outside\s+(?:it|its\s+scope|{_SOURCE})\b|\b(?:need|have)\s+to\s+(?:look|check|consult)\b[^.;!?]*?\brather\s+than\s+{_SOURCE}",
+    rf"\b(?:falls?|lies?)\s+outside\s+(?:it|its\s+scope|{_SOURCE})\b|\b(?:need|have)\s+to\s+(?:look|check|consult)\b[^.;!?]*?\brather\s+than\s+{_SOURCE}",
     # the question asks for more than the source holds: "that's more than this paragraph tells us"
     (rf"\bmore\s+than\s+{_SOURCE}\s+(?:tells|says|gives|provides|offers|shows|reveals|covers|contains)\b|\btake\s+more\s+than\s+{_SOURCE}\b"
      rf"|\bthan\s+{_SOURCE}\s+(?:provides|offers|gives|covers|contains)\b|\b(?:would|'d)\s+go\s+beyond\s+(?:the\s+evidence|what\s+{_SOURCE}|{_SOURCE})"
      r"|\bbeyond\s+what\s+(?:i|we)\s+can\s+(?:give|say|tell|offer|provide)\b|\bbeyond\s+its\s+(?:horizon|remit|purview)\b"),
     (r"\b(?:i'd|i\s+would|i'd\s+have\s+to|i\s+would\s+have\s+to)\s+(?:be\s+)?(?:inventing|making\s+(?:it|things|something|that)\s+up|fabricating|"
-     r"invent|make\s+(?:it|something|that)\s+up)\b|\b(?:i|we)\s+(?:would|'d)\s+need\s+(?:a|another|an)\s+(?:source|reference|text|document)\b"),
-    rf"(?:\bnot|n't)\s+(?:\w+\s+)?part\s+of\s+{_SOURCE}|\b(?:requested|asked-for)\s+(?:\w+\s+){{0,2}}(?:is|are)\s+(?:unavailable|not\s+available|missing|absent)\b",
+     r"invent|make\s+(?:it|something|that)\s+up)\b|\b(?:i|we)\s+(?:would|'d)\s+need\s+(?:a|another|an)\s+(?:\w+\s+)?(?:source|reference|text|document)\b"),
+    rf"(?:\bnot|n't)\s+(?:\w+\s+)?part\s+of\s+{_SOURCE}|\b(?:requested|asked-for)\s+[^.;!?]{{0,40}}?\b(?:is|are)\s+(?:unavailable|not\s+available|missing|absent)\b",
     rf"\b(?:lost|unknown|unclear|open|a\s+mystery|unanswered)\b[^.;!?]*?\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b",
+    (rf"\b(?:based\s+(?:solely\s+|only\s+)?on|going\s+by|from|with|looking\s+at|reading(?:\s+through)?)\s+(?:only\s+)?{_SOURCE}(?:\s+(?:alone|only))?\s*,[^.;!?]*?"
+     r"(?:\b(?:unknown|unclear|a\s+mystery|open\s+question|uncertain|undetermined|impossible|not\s+possible|not\s+feasible|cannot|lost|unrecorded|unnamed|"
+     r"unmentioned|unreported|unaddressed|unstated)\b|can't)"),
     rf"{_SOURCE_OR_IT}\s+(?:gives|leaves)\s+(?:me|us)\s+nothing\b|{_SOURCE}\s+(?:sidesteps|dodges|avoids|glosses\s+over)\b|{_SOURCE}\s+(?:falls|comes)\s+short\s+of\b",
     r"\b(?:is|are|was|were)\s+(?:passed\s+over|glossed\s+over)\s*[.!]?$|\b(?:goes|go|went|remains?)\s+(?:unmentioned|unstated|unsaid|unaddressed)\s*[.!]?$",
-    rf"^nothing\s+(?:here|in\s+{_SOURCE})\s+(?:pins\s+down|says|tells|indicates|shows|reveals|answers|settles|establishes)\b",
-    (r"^without\s+(?:further|more|additional|other|extra)\s+(?:context|information|details?|sources?|data)\b[^.;!?]*?"
-     r"(?:\b(?:impossible|cannot|not\s+possible|no\s+way)\b|can't)"),
+    rf"^nothing\s+(?:here|in\s+{_SOURCE})\s+(?:pins\s+down|says|tells|indicates|shows|reveals|answers|settles|establishes|speaks\s+to|addresses|mentions|covers|touches\s+on)\b",
+    (r"^without\s+(?:further|more|additional|other|extra)\s+(?:context|information|details?|sources?|data|material|evidence)\b[^.;!?]*?"
+     r"(?:\b(?:impossible|cannot|not\s+possible|no\s+way|open\s+question|unknown|unclear|unanswerable|not\s+feasible)\b|can't)"),
     r"\byour\s+guess\s+is\s+as\s+good\s+as\s+mine\b|\b(?:i've|i\s+have|i)\s+got\s+nothing\b|\b(?:have|going)\s+to\s+pass\s+on\s+(?:this|that)\b",
     # "I've gone through the paragraphs twice and there's no trace of ...": the answerer searched the source
     r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:gone|went|looked|read|searched|checked|scanned|combed)\b[^.;!?]*?\b(?:no\s+trace|nothing|no\s+mention)\b",
@@ -169,13 +192,13 @@ _CUES_EN = [
     rf"\b(?:is|are)\s+(?:insufficient|not\s+enough|too\s+\w+)\s+to\s+(?:{_KNOW_VERB}|decide)\b",
     rf"(?:\bnot|n't)\s+something\s+(?:that\s+)?(?:{_SOURCE}\s+\w+|(?:i|we)\s+(?:can|could)\s+{_KNOW_VERB})",
     rf"\bno\s+(?:mention|reference|statement)\s+(?:of\s+[^.;!?]*?\s+)?(?:is|was)\s+made\b(?!{_ELSEWHERE})",
-    rf"\b(?:is|are|was|were)\s+left\s+(?:unclear|open|unanswered|unexplained|unsaid|vague)\s*(?:(?:by|in)\s+{_SOURCE}|[.!]?$)",
+    rf"\b(?:is|are|was|were)\s+left\s+(?:entirely\s+)?(?:unclear|open|unanswered|unexplained|unsaid|vague|unaddressed|unmentioned|unstated|untouched|unresolved)\s*(?:(?:by|in)\s+{_SOURCE}|[.!]?$)",
     # something is not given in the source: "the exact year is not stated in the article"
     rf"(?:{_NOT_BE}|\bnot)\s+{_ADVERB}{_PASSIVE}\s+(?:anywhere\s+)?(?:in|by|from|within)\s+{_SOURCE}",
     rf"(?:\bnot|n't|\bnowhere|\bnothing|\bno\s+\w+)\s+(?:\w+\s+)?(?:in|within)\s+{_SOURCE}\b",
     r"\bnowhere\s+(?:in|does|do|is)\b",
     rf"^no\s+(?:such\s+|further\s+|other\s+)?{_NOUN}\b[^.;!?]*?\b(?:in|within|from)\s+{_SOURCE}",
-    rf"^(?:neither|no|nothing)\b[^.;!?]*?\b(?:is|are|was|were)\s+{_ADVERB}{_PASSIVE}\b(?!\s+(?:to|that|by\s+(?!{_SOURCE})))(?!{_ELSEWHERE})",
+    rf"^(?:neither|no|nothing)\b[^.;!?]*?\b(?:is|are|was|were)\s+{_ADVERB}{_PASSIVE}\b(?!\s+(?:to|that|by\s+(?!{_SOURCE})))(?![^.;!?]*\buntil\b)(?!{_ELSEWHERE})",
     (rf"^(?:(?:but|and|however|yet)\s*,?\s*)?(?:[^.;!?]*?{_SOURCE}\s*,\s*)?(?:(?:unfortunately|sadly|however|sorry|regrettably|alas)\s*,?\s*)?"
      rf"there\s*(?:is|are|'s|isn't|aren't)\s+(?:no|not\s+any|any)\s+(?:(?:specific|further|other|clear|such|explicit|"
      rf"additional|relevant|direct)\s+)?{_NOUN}\b(?!{_ELSEWHERE})"),
@@ -195,7 +218,7 @@ _CUES_EN = [
     (rf"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+|never\s+)?{_ADVERB}(?:(?<=not\s)|(?<=never\s)|(?<=n't\s)){_ADVERB}"
      rf"{_PASSIVE}(?:\s+(?:anywhere|here|explicitly|either))?\s*[.!]?$"),
     # the answer or question cannot be had
-    r"\b(?:the|an|this)\s+answer\s+(?:to\s+[^.;!?]*?\s+)?(?:is|was|remains)\s+(?:not|n't|unknown|unclear|missing|nowhere|indeterminable|undeterminable|undetermined)\b",
+    r"\b(?:the|an|this)\s+answer\s+(?:to\s+[^.;!?]*?\s+)?(?:is|was|remains)\s+(?:not|n't|unknown|unclear|missing|nowhere|indeterminable|undeterminable|undetermined)\b(?!\s+to\s+(?!me\b|us\b))",
     r"\b(?:the|an|this)\s+answer\s+(?:isn't|cannot|can't|could\s+not)\b",
     r"\b(?:the|this|that|your)\s+question\s+(?:cannot|can't|could\s+not|is\s+not\s+answered|isn't\s+answered|remains\s+unanswered)\b",
     rf"^(?:(?:this|that|it)\s+)?(?:cannot|can't|could\s*not|couldn't)\s+be\s+{_WORKED_OUT}\b",
@@ -205,7 +228,7 @@ _CUES_EN = [
     rf"\b(?:is|are|remains?|stays?)\s+(?:unknown|unclear|not\s+known|not\s+clear|uncertain|unspecified|unstated|unexplained|open|undetermined|indeterminable|undisclosed|unrecorded)\s+(?:from|in|based\s+on|according\s+to|by)\s+{_SOURCE}",
     rf"\b(?:based\s+on|from|given|according\s+to)\s+{_SOURCE}[^.;!?]*?\b(?:impossible|not\s+possible|cannot|can't)\b",
     # the answerer does not know
-    r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b",
+    r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b(?!\s+of\b)",
     (rf"\b(?:i|we)\s*(?:(?:therefore|thus|so|hence|honestly|really|simply|still)\s+)?(?:cannot|can't|could\s*not|couldn't|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to|"
      rf"'m\s+not\s+able\s+to|was\s+unable\s+to|was\s+not\s+able\s+to|wasn't\s+able\s+to|weren't\s+able\s+to|"
      rf"were\s+unable\s+to|have\s+no\s+way\s+of)\s+(?:\w+\s+)?"
@@ -217,7 +240,7 @@ _CUES_EN = [
     r"\b(?:beats|search)\s+me\b|\bdraw(?:ing|s)?\s+a\s+blank\b|^(?:pass|nothing\s+to\s+go\s+on)\s*[.!]?$",
     r"\b(?:i'd|i\s+would|we'd|we\s+would)\s+(?:only\s+|just\s+|merely\s+)?be\s+(?:speculating|guessing)\b",
     # "any figure I gave would be pure conjecture", "anything I said would be a guess"
-    r"^(?:any|anything)\b[^.;!?]{0,60}?\bwould\s+be\s+(?:a\s+|an\s+)?(?:pure\s+|mere\s+|just\s+|only\s+)?(?:guess(?:work)?|conjecture|speculation|shot\s+in\s+the\s+dark)\b",
+    r"^(?:any|anything)\b[^.;!?]{0,60}?\bwould\s+be\s+(?:a\s+|an\s+)?(?:pure\s+|mere\s+|just\s+|only\s+)?(?:guess(?:work)?|conjecture|speculation|shot\s+in\s+the\s+dark|invention|fabrication)\b",
     r"\b(?:i|we)(?:\s+would|'d)\s+need\s+(?:additional|more|further|extra)\s+(?:context|information|details?|data|sources?)\b",
     (r"\b(?:you|i|we|one)(?:'d|'ll|\s+would|\s+will)?\s+(?:have\s+to|need\s+to|must|should|may\s+want\s+to|might\s+want\s+to)\s+"
      r"(?:look\s+(?:that|it|this)\s+up|look|find\s+(?:that|it|this)\s+out|check|consult\s+\w+(?:\s+\w+)?)\s+(?:elsewhere|in\s+another\s+source)\b"),
@@ -241,9 +264,10 @@ _STOCK = re.compile(
     rf"not\s+(?:\w+\s+)?{_PASSIVE}|not\s+applicable|not\s+(?:in|here)|"
     r"(?:cannot|can't|can\s+not)\s+(?:say|tell|answer|be\s+(?:determined|answered|known|said))(?:\s+(?:that|this|it))?|"
     r"(?:hard|impossible|difficult)\s+to\s+(?:say|tell)|who\s+knows|don't\s+know|dunno|idk|"
+    r"(?:left\s+)?(?:unspecified|unstated|unanswered|unmentioned|unaddressed|unexplained)|"
     r"unbekannt|keine\s+angaben?|nicht\s+(?:angegeben|bekannt|erwahnt|erwähnt|genannt|beantwortbar)|"
     r"weiss\s+nicht|weiss\s+ich\s+nicht|keine\s+ahnung|unklar|(?:leider\s+)?fehlanzeige|passe|"
-    r"不详|不知道|不知|不晓得|未知|不清楚|未提及|未提到|没有提到|没提到?|没说|没写|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明|跳过|(?:恐怕)?只能存疑|"
+    r"(?:答案|详情|具体情况)?不详|不知道|不知|不晓得|未知|不清楚|未提及|未提到|没有提到|没提到?|没说|没写|无从得知|无法得知|不得而知|无法确定|无法回答|未说明|没有说明|不明|跳过|(?:恐怕)?只能存疑|"
     r"(?:没有|未|并未)(?:提及|提到)(?:此事|这一点|这件事)|"
     r"(?:暂无|无|没有)(?:相关)?(?:的)?(?:信息|资料|数据|内容))$"
 )
@@ -268,7 +292,10 @@ _CUES_DE = [
      r"stillschweigen|stumm|schuldig|lücke|lucke|leerstelle|verschweig\w*|bleibt\s+(?:offen|unklar|ungeklart|ungeklärt))\b"),
     (rf"\bverschweig(?:t|en)\s+{_DE_THE_SOURCE}|\b(?:leerstelle|lücke|lucke)\s+(?:im|in\s+dem|in\s+der)\s+{_DE_SOURCE}|\bdie\s+falsche\s+adresse\s*[.!]?$"
      rf"|\bendet\b[^.;!?]*?\bwas\s+{_DE_THE_SOURCE}\s+hergibt\b|\bwie\s+soll\s+(?:man|ich)\b[^.;!?]*?\b{_DE_THE_SOURCE}|\b(?:würde|wurde|ginge)\b[^.;!?]*?\bhinaus\w*\b[^.;!?]*?\b{_DE_THE_SOURCE}\b"),
-    (r"\b(?:eine\s+)?(?:andere|weitere)\s+quelle\b[^.;!?]*?\b(?:gerichtet|konsultier\w*|nachschlagen|heranziehen|erforderlich|nötig|notig|notwendig)\b"
+    (r"\b(?:eine\s+)?(?:andere|weitere|zusätzliche|zusatzliche)\s+quellen?\b[^.;!?]*?\b(?:gerichtet|konsultier\w*|nachschlagen|heranziehen|erforderlich|nötig|notig|notwendig)\b"
+     r"|(?<!nähere\s)(?<!nahere\s)(?<!genauere\s)(?<!weitere\s)\b(?:angaben|informationen|hinweise|daten)\b[^.;!?]{0,40}?\bfehlen\b"
+     rf"|\b(?:sie\s+fragen|die\s+frage\s+(?:bezieht\s+sich|zielt|betrifft))\b[^.!?]*?{_DE_THE_SOURCE}\b[^.;!?]*?\b(?:nur|lediglich|ausschliesslich|ausschließlich)\b"
+     rf"|^{_DE_THE_SOURCE}\s+(?:behandelt|befasst\s+sich|beschreibt|beschäftigt\s+sich|schildert|konzentriert\s+sich|widmet\s+sich|thematisiert)\s+(?:jedoch|aber)\s+(?:nur|lediglich|ausschliesslich)\b"
      r"|^es\s+wird\s+nicht\s+(?:gesagt|erwähnt|erwahnt|genannt|angegeben|erklärt|erklart|beschrieben)\b|\bfehl(?:t|en)\b[^.;!?]{0,30}?\bjegliche[rns]?\b"),
     r"^(?:leider\s+)?fehlanzeige\b|\bmit\s+keinem\s+wort\s+(?:erwähnt|erwahnt|genannt|angesprochen|thematisiert|bedacht)\b",
     r"\bfehl(?:t|en)\s+(?:jegliche[rn]?|jede|jeder)\s+(?:hinweis|angabe|information|spur)|\bkeine\s+(?:stelle|textstelle),?\s+(?:die|in\s+der|an\s+der|wo)\b",
@@ -305,8 +332,9 @@ _CUES_DE = [
     r"\bfindet\s+sich\s+(?:darin|dort|hier)\b[^.;!?]*?\b(?:nichts|keine?n?)\b",
     (r"\b(?:müsste|muesste|muss)\s+(?:man|ich|sie|du|wir)\b[^.;!?]*?\b(?:woanders|anderswo)\s+(?:nachschlagen|nachlesen|nachsehen|suchen|fragen)\b"
      r"|\b(?:bräuchte|braeuchte|bräuchten|braeuchten)\s+(?:ich|man|wir|sie|du)\s+(?:\w+\s+)?(?:eine\s+)?andere\s+quelle\b"),
-    r"\b(?:wäre|ware|waere)\s+(?:reine|bloße|blosse|nur)\s+spekulation\b|\bins\s+blaue\b|\baus\s+den\s+fingern\s+saugen\b|\bdie\s+segel\s+streichen\b",
-    r"\b(?:jede|eine)\s+antwort\s+(?:wäre|ware|waere)\b[^.;!?]{0,30}?\b(?:reine|bloße|blosse|nur|pure)\s+(?:spekulation|vermutung|raterei)\b",
+    r"\b(?:wäre|ware|waere)\s+(?:reine|bloße|blosse|nur)\s+(?:spekulation|vermutung|mutma(?:ss|ß)ung|raterei)\b|\bins\s+blaue\b|\baus\s+den\s+fingern\s+saugen\b|\bdie\s+segel\s+streichen\b",
+    (r"^(?:jede|jeder|jedes|eine)\b[^.;!?]{0,60}?\b(?:wäre|ware|waere)\b[^.;!?]{0,30}?\b(?:reine|bloße|blosse|nur|pure)\s+(?:spekulation|vermutung|raterei|mutma(?:ss|ß)ung)\b"
+     r"|\b(?:bleib\w*|blieb\w*)\s+(?:jedoch\s+|aber\s+)?(?:unerwähnt|unerwahnt|ungenannt)\b|\b(?:bleib\w*|blieb\w*)\s+(?:jedoch|aber)\s+aussen\s+vor\b"),
     rf"\bbleibt\s+(?:im|in\s+dem|in\s+der)\s+{_DE_SOURCE}\s+(?:offen|unklar|ungeklärt|ungeklart|unerwähnt|unerwahnt|(?:ein\s+)?(?:rätsel|ratsel))\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+{_DE_SOURCE}\s+offen\b",
     rf"\bausserhalb\s+dessen,?\s+was\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\bkeinerlei\b|\bkeinerlei\b[^.;!?]*?\b{_DE_SOURCE}\b",
     rf"\ban\s+keiner\s+stelle\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\ban\s+keiner\s+stelle\b",
@@ -349,11 +377,11 @@ _CUES_ZH = [
     rf"{_ZH_SOURCE}[^。；！？]{{0,6}}?(?:里|中|内)(?:压根儿?|根本|完全|也|可)?(?:没有|没|并无)[。！？]?$|(?:翻遍|找遍|读遍|通读|查遍)[^。；！？]*?(?:没|未)(?:有)?(?:找到|看到|发现|见到)",
     r"(?:提供|需要|给我)(?:更多|更完整|完整|更详细)的?(?:背景)?(?:资料|文章|信息|内容|上下文|原文)|(?:问|查|找|看)(?:别的|其他|其它)(?:资料|来源|文献)|(?:去)?别处(?:找|查|寻找)",
     r"作者[^。；！？]*?(?:并)?(?:没有|没|未)(?:交代|交待|提到|提及|说明|涉及|谈及|透露|展开)|未见(?:记载|提及|说明|相关|有关|任何)",
-    rf"{_ZH_SOURCE}[^。；！？]*?(?:缺(?:乏|少)|无解|缺失|讳莫如深|欠奉|盲点|难觅踪影|(?:通通|统统)没有)|{_ZH_SOURCE}[^。；！？]{{0,4}}?(?:一片|一个|是)?空白|一概(?:未|没)(?:及|提|涉及)|不足以(?:判断|确定|回答|得出|说明|得知|推断)|查无(?:此|相关|记载|资料|实据)|难以(?:给出|得出|下)(?:结论|答案|判断)|(?:就|从|根据)[^。；！？]*?(?:而言|来看|来说)[^。；！？]*?(?:未知数|空白|不得而知|无从)",
+    rf"{_ZH_SOURCE}[^。；！？]*?(?:缺(?:乏|少)|无解|缺失|讳莫如深|欠奉|盲点|难觅踪影|(?:通通|统统)没有)|{_ZH_SOURCE}[^。；！？]{{0,4}}?(?:一片|一个|是)?空白|一概(?:未|没)(?:及|提|涉及)|不足以(?:判断|确定|回答|得出|说明|得知|推断|支撑|支持)|查无(?:此|相关|记载|资料|实据)|难以(?:给出|得出|下)(?:结论|答案|判断)|(?:就|从|根据)[^。；！？]*?(?:而言|来看|来说)[^。；！？]*?(?:未知数|空白|不得而知|无从|谜|悬案)",
     r"(?:查阅|查|翻翻|参考|参阅|查找|结合)(?:一下)?(?:其他|其它|别的|另外的|更多)[^。；！？]{0,12}?(?:资料|来源|文献|材料|史料)",
-    (r"另请高明|答不了|给不出(?:答案|回答)|找不出(?:任何)?(?:依据|答案|线索)|(?:别|不敢|不便|不能)乱说|不(?:想|能|愿|敢)(?:乱)?编|(?:恕我|我)(?:实在|也)?(?:爱莫能助|无能为力)"
+    (r"另请高明|答不了|(?:只能|只好)跳过|给不出(?:答案|回答)|找不出(?:任何)?(?:依据|答案|线索)|(?:别|不敢|不便|不能)乱说|不(?:想|能|愿|敢)(?:乱)?编|(?:恕我|我)(?:实在|也)?(?:爱莫能助|无能为力)"
      r"|(?:您|你)(?:问|提)的[^。；！？]*?(?:不沾边|对不上)|无只言片语|着墨全无|超纲|留待考证|(?:暂且|只能|只好)存疑|天知道|难下结论|(?:真|实在|确实)不知道"
-     r"|(?:任何|什么)(?:答案|回答)[^。；！？]{0,4}?(?:只是|只能是|不过是)(?:猜测|臆测)"),
+     r"|(?:任何|什么)(?:答案|回答|数字|数据|说法|结论)[^。；！？]{0,4}?(?:只是|只能是|不过是)(?:猜测|臆测)"),
     r"不在(?:其中|讨论之列|(?:本文|文中|这段|该文|文章|原文)[^。；！？]{0,6}?(?:里|中|之内|范围|之列))|不在(?:其|本文的?)?(?:叙述|讨论|讲述|论述)?范围(?:之内|内)",
     rf"在{_ZH_SOURCE}之外|(?:信息|资料|内容|数据|记载|说明)[^。；！？]{{0,6}}?缺失|缺(?:乏|少)[^。；！？]{{0,8}}?(?:信息|资料|内容|数据|记载|说明|描述)(?![^。；！？]{{0,4}}情况)",
     r"没有足够的(?:信息|资料|内容|依据)|(?:信息|资料)不(?:够|足)",
@@ -379,13 +407,14 @@ _CONTRAST = re.compile(
     r"centres|centers|ends|stops|sticks|confines|limits|restricts|moves|skips|jumps|turns|goes|deals|covers|discusses|talks)\b)\w+s\b)"
     # what the source does give, after its silence: "no exact year, only that it opened after the
     # war", "文章没说具体比例，只说接近一半", "nennt ihren Namen nicht, nur dass sie ..."
-    r"|\s(?=except\s+(?:that|for)\b)|[,;:]\s*(?=(?:only|just)\s+quote\b)|,\s*(?=nur\s+(?:über|uber|von)\b)"
+    r"|\s(?=except\b)|[,;]?\s+(?=because\s+(?!(?:the|this|that|it)\s+(?:\w+\s+)?(?:(?:does|did|is|was)\s*(?:not|n't)|only\b)))|\s(?=beyond\s+(?:saying|noting|stating|mentioning)\b)|;\s*(?=it\s+(?:simply|only|just|merely)\s+(?:says|states|notes|calls|describes)\b)"
+    r"|[,;:]\s*(?=(?:only|just)\s+(?:describing|calling|referring|naming|identifying)\b)|[,;:]\s*(?=(?:only|just)\s+quote\b)|,\s*(?=nur\s+(?:über|uber|von)\b)"
     r"|[,;:]\s*(?=(?:it\s+|the\s+\w+\s+)?(?:only|just)\s+(?:(?:that|says|said|states|notes|tells\s+us\s+that|mentions\s+that|reports\s+that)\b|the\s+\w+\s*:))"
     r"|(?<=[，,；;:：])(?=只说|仅说|只是说|只提到|仅提到|只知道|只称|仅称)|,\s*(?=nur\s+(?:dass|,\s*dass)\b)"
 )
 # "It does not, however, say when": a parenthetical "however" inside the negated clause contrasts nothing
 _PARENTHETICAL = re.compile(r"(?<=\bnot|n't),\s*(?:however|though|in\s+fact)\s*,\s*")
-_CONCESSIVE = re.compile(r"^(?:(?:although|though|even\s+though|while|whereas|obwohl|auch\s+wenn|wenngleich|obgleich)\b|虽然|尽管)")
+_CONCESSIVE = re.compile(r"^(?:(?:although|though|even\s+though|while|whereas|since|obwohl|auch\s+wenn|wenngleich|obgleich)\b|虽然|尽管)")
 _WORD = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]|[^\W\d_]{3,}|\d+")  # each Han/kana character is a word
 _CONTENT_WORDS = 3
 
@@ -409,12 +438,13 @@ def _is_stock(text: str) -> bool:
 # the subject of the clause before it, when that subject is the source.
 _ELIDED = re.compile(
     r"^(?:but|yet|and|however)\s+(?=(?:is|are|was|were|does|doesn't|did|didn't|never|not|nothing|says|gives|makes|offers|"
-    r"provides|remains|stays|fails|lacks|mentions|calls|names|tells|talks|describes|lists|only|leaves|omits)\b)"
+    r"provides|remains|stays|fails|lacks|mentions|calls|names|tells|talks|describes|lists|only|leaves|omits|draws|stops|falls|sidesteps|skips|"
+    r"keeps|sheds|passes|glosses)\b)"
 )
 _LEADING_SOURCE = re.compile(
-    rf"^(?:(?:although|though|while)\s+)?({_SOURCE})\b|^(?:虽然|尽管)?({_ZH_SOURCE})|^({_DE_THE_SOURCE})\b"
+    rf"^(?:(?:although|though|while)\s+)?({_SOURCE}|it)\b|^(?:虽然|尽管)?({_ZH_SOURCE})|^({_DE_THE_SOURCE})\b"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*(?=\S)")  # the elided subject is the last sentence's
+_SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*(?=\S)")  # the elided subject is the last sentence's
 _ELIDED_ZH = re.compile(r"^(?:但是?|不过|然而)(?=(?:并|却|就)?(?:没|未|无)|[^。；！？]*?(?:不得而知|无从))")
 _ELIDED_DE = re.compile(r"^(?:(?:aber|jedoch)\s+(?=(?:nicht|nichts|keine?n?)\b)|(?=[^\W\d_]+\s+(?:aber|jedoch)\b))")  # "der Artikel beschreibt X, nennt aber nicht, wer"
 
