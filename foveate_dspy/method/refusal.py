@@ -406,11 +406,13 @@ _CONTRAST = re.compile(
     rf"|;\s*(?=(?:it|the\s+{_SOURCE_NOUN}|the\s+author)\s+(?!(?:only|just|merely|also|is|was|has|does|focuses|concentrates|"
     r"centres|centers|ends|stops|sticks|confines|limits|restricts|moves|skips|jumps|turns|goes|deals|covers|discusses|talks)\b)\w+s\b)"
     # what the source does give, after its silence: "no exact year, only that it opened after the
-    # war", "文章没说具体比例，只说接近一半", "nennt ihren Namen nicht, nur dass sie ..."
-    r"|\s(?=except\b)|[,;]?\s+(?=because\s+(?!(?:the|this|that|it)\s+(?:\w+\s+)?(?:(?:does|did|is|was)\s*(?:not|n't)|only\b)))|\s(?=beyond\s+(?:saying|noting|stating|mentioning)\b)|;\s*(?=it\s+(?:simply|only|just|merely)\s+(?:says|states|notes|calls|describes)\b)"
-    r"|[,;:]\s*(?=(?:only|just)\s+(?:describing|calling|referring|naming|identifying)\b)|[,;:]\s*(?=(?:only|just)\s+quote\b)|,\s*(?=nur\s+(?:über|uber|von)\b)"
+    # war", "just the year: 1642", "文章没说具体比例，只说接近一半", "nennt ihren Namen nicht, nur dass sie ..."
     r"|[,;:]\s*(?=(?:it\s+|the\s+\w+\s+)?(?:only|just)\s+(?:(?:that|says|said|states|notes|tells\s+us\s+that|mentions\s+that|reports\s+that)\b|the\s+\w+\s*:))"
-    r"|(?<=[，,；;:：])(?=只说|仅说|只是说|只提到|仅提到|只知道|只称|仅称)|,\s*(?=nur\s+(?:dass|,\s*dass)\b)"
+    r"|[,;:]\s*(?=(?:only|just)\s+(?:describing|calling|referring|naming|identifying|quote)\b)"
+    r"|;\s*(?=it\s+(?:simply|only|just|merely)\s+(?:says|states|notes|calls|describes)\b)|\s(?=beyond\s+(?:saying|noting|stating|mentioning)\b)"
+    r"|(?<=[，,；;:：])(?=只说|仅说|只是说|只提到|仅提到|只知道|只称|仅称)|,\s*(?=nur\s+(?:dass|,\s*dass|über|uber|von)\b)"
+    # a reason or an exception: "... because the garrison had been evacuated", "... except a figurine"
+    r"|\s(?=except\b)|[,;]?\s+(?=because\s+(?!(?:the|this|that|it)\s+(?:\w+\s+)?(?:(?:does|did|is|was)\s*(?:not|n't)|only\b)))"
 )
 # "It does not, however, say when": a parenthetical "however" inside the negated clause contrasts nothing
 _PARENTHETICAL = re.compile(r"(?<=\bnot|n't),\s*(?:however|though|in\s+fact)\s*,\s*")
