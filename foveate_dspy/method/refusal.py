@@ -152,7 +152,7 @@ _CUES_EN = [
      r"|\b(?:remains?|is)\s+a\s+mystery\s+here\b|\b(?:is|are)\s+left\s+out\s*[.!]?$"),
     rf"{_SOURCE}\s+(?:lacks|is\s+lacking|is\s+missing|omits|skips|ignores|overlooks|passes\s+over)\b",
     rf"{_SOURCE}\s+leaves\s+(?:this|it|that|them|the\s+\w+)\s+out\b",
-    rf"{_SOURCE}\s+stops\s+short\s+of\b|\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b[^.;!?]*?\b(?:mystery|unknown|unclear|open|unanswered|lost)\b",
+    rf"{_SOURCE}\s+(?:stops|falls|comes)\s+short\s+of\b|\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b[^.;!?]*?\b(?:mystery|unknown|unclear|open|unanswered|lost)\b",
     # "who made it goes unrecorded here": the absence is placed in the source
     (r"\b(?:goes|go|went|remains?|stays?)\s+(?:unrecorded|unmentioned|unstated|unnamed|unsaid|unreported|unanswered|unaddressed|unspecified)"
      rf"\s+(?:here|in\s+{_SOURCE}|throughout\s+{_SOURCE})"),
@@ -170,7 +170,7 @@ _CUES_EN = [
     # the question asks for more than the source holds: "that's more than this paragraph tells us"
     (rf"\bmore\s+than\s+{_SOURCE}\s+(?:tells|says|gives|provides|offers|shows|reveals|covers|contains)\b|\btake\s+more\s+than\s+{_SOURCE}\b"
      rf"|\bthan\s+{_SOURCE}\s+(?:provides|offers|gives|covers|contains)\b|\b(?:would|'d)\s+go\s+beyond\s+(?:the\s+evidence|what\s+{_SOURCE}|{_SOURCE})"
-     r"|\bbeyond\s+what\s+(?:i|we)\s+can\s+(?:give|say|tell|offer|provide)\b|\bbeyond\s+its\s+(?:horizon|remit|purview)\b"),
+     r"|\bbeyond\s+what\s+(?:i|we)\s+can\s+(?:give|say|tell|offer|provide)\b"),
     (r"\b(?:i'd|i\s+would|i'd\s+have\s+to|i\s+would\s+have\s+to)\s+(?:be\s+)?(?:inventing|making\s+(?:it|things|something|that)\s+up|fabricating|"
      r"invent|make\s+(?:it|something|that)\s+up)\b|\b(?:i|we)\s+(?:would|'d)\s+need\s+(?:a|another|an)\s+(?:\w+\s+)?(?:source|reference|text|document)\b"),
     rf"(?:\bnot|n't)\s+(?:\w+\s+)?part\s+of\s+{_SOURCE}|\b(?:requested|asked-for)\s+[^.;!?]{{0,40}}?\b(?:is|are)\s+(?:unavailable|not\s+available|missing|absent)\b",
@@ -178,7 +178,7 @@ _CUES_EN = [
     (rf"\b(?:based\s+(?:solely\s+|only\s+)?on|going\s+by|from|with|looking\s+at|reading(?:\s+through)?)\s+(?:only\s+)?{_SOURCE}(?:\s+(?:alone|only))?\s*,[^.;!?]*?"
      r"(?:\b(?:unknown|unclear|a\s+mystery|open\s+question|uncertain|undetermined|impossible|not\s+possible|not\s+feasible|cannot|lost|unrecorded|unnamed|"
      r"unmentioned|unreported|unaddressed|unstated)\b|can't)"),
-    rf"{_SOURCE_OR_IT}\s+(?:gives|leaves)\s+(?:me|us)\s+nothing\b|{_SOURCE}\s+(?:sidesteps|dodges|avoids|glosses\s+over)\b|{_SOURCE}\s+(?:falls|comes)\s+short\s+of\b",
+    rf"{_SOURCE_OR_IT}\s+(?:gives|leaves)\s+(?:me|us)\s+nothing\b|{_SOURCE}\s+(?:sidesteps|dodges|avoids|glosses\s+over)\b",
     r"\b(?:is|are|was|were)\s+(?:passed\s+over|glossed\s+over)\s*[.!]?$|\b(?:goes|go|went|remains?)\s+(?:unmentioned|unstated|unsaid|unaddressed)\s*[.!]?$",
     rf"^nothing\s+(?:here|in\s+{_SOURCE})\s+(?:pins\s+down|says|tells|indicates|shows|reveals|answers|settles|establishes|speaks\s+to|addresses|mentions|covers|touches\s+on)\b",
     (r"^without\s+(?:further|more|additional|other|extra)\s+(?:context|information|details?|sources?|data|material|evidence)\b[^.;!?]*?"
@@ -281,9 +281,10 @@ _DE_SOURCE = (
     r"unterlagen|materials?|materialien)"
 )
 # "der vorliegende Text", "im bereitgestellten Kontext", "aus den angegebenen Absätzen"
+_DE_ADJECTIVES = r"(?:[^\W\d_]+(?:e|en|er|es|em)\s+){0,2}"
 _DE_THE_SOURCE = (
     r"(?:der|die|das|dem|den|des|im|in\s+dem|in\s+den|aus\s+dem|aus\s+den|dies(?:e[mnrs]?)?|in\s+dies(?:e[mnrs]?)|aus\s+dies(?:e[mnrs]?))\s+"
-    rf"(?:[^\W\d_]+(?:e|en|er|es|em)\s+){{0,2}}{_DE_SOURCE}"
+    rf"{_DE_ADJECTIVES}{_DE_SOURCE}"
 )
 _CUES_DE = [
     rf"\b{_DE_THE_SOURCE}\b[^.;!?]*?\b(?:nicht|nichts|keine?n?|weder|nirgends|nirgendwo)\b",
@@ -305,7 +306,7 @@ _CUES_DE = [
      r"\b(?:weitere|weiterführende|weiterfuhrende|andere|zusätzliche|zusatzliche)\s+quellen\b|\b(?:weitere|weiterführende|weiterfuhrende)\s+quellen\b[^.;!?]*?\bverwiesen\b"),
     r"\bnur\s+(?:mutma(?:ss|ß)en|spekulieren|raten)\b|\bunbeantwortet\s+bleiben\b|\bbleibt\s+unbeantwortet\b|\bmangels\s+(?:angaben|informationen|daten|hinweisen)\b",
     r"\bl(?:a|ä)sst\b[^.;!?]*?\b(?:den\s+leser|die\s+leser|uns|einen)\s+im\s+(?:unklaren|dunkeln)\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+\w+\s+im\s+dunkeln\b",
-    rf"\b(?:nicht|nichts|keine?n?)\b[^.;!?]*?\b(?:im|in\s+dem|in\s+den|aus\s+dem|aus\s+den|dem|den|der|des)\s+(?:[^\W\d_]+(?:e|en|er|es|em)\s+){{0,2}}{_DE_SOURCE}\b",
+    rf"\b(?:nicht|nichts|keine?n?)\b[^.;!?]*?\b(?:im|in\s+dem|in\s+den|aus\s+dem|aus\s+den|dem|den|der|des)\s+{_DE_ADJECTIVES}{_DE_SOURCE}\b",
     # "hier stößt der Artikel an seine Grenzen", "jede Zahl wäre aus der Luft gegriffen"
     rf"\b{_DE_THE_SOURCE}\b[^.;!?]*?\ban\s+seine\s+grenzen\b|\baus\s+der\s+luft\s+gegriffen\b",
     r"\bich\s+weiss\s+(?:es\s+|das\s+)?(?:leider\s+|auch\s+)?nicht\b|^weiss\s+ich\s+(?:\w+\s+)?nicht\b",
@@ -444,11 +445,13 @@ _ELIDED = re.compile(
     r"keeps|sheds|passes|glosses)\b)"
 )
 _LEADING_SOURCE = re.compile(
-    rf"^(?:(?:although|though|while)\s+)?({_SOURCE}|it)\b|^(?:虽然|尽管)?({_ZH_SOURCE})|^({_DE_THE_SOURCE})\b"
+    rf"^(?:(?:although|though|while)\s+)?(?P<en>{_SOURCE}|it)\b|^(?:虽然|尽管)?(?P<zh>{_ZH_SOURCE})|^(?P<de>{_DE_THE_SOURCE})\b"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*(?=\S)")  # the elided subject is the last sentence's
 _ELIDED_ZH = re.compile(r"^(?:但是?|不过|然而)(?=(?:并|却|就)?(?:没|未|无)|[^。；！？]*?(?:不得而知|无从))")
 _ELIDED_DE = re.compile(r"^(?:(?:aber|jedoch)\s+(?=(?:nicht|nichts|keine?n?)\b)|(?=[^\W\d_]+\s+(?:aber|jedoch)\b))")  # "der Artikel beschreibt X, nennt aber nicht, wer"
+# per language of the leading source: where its elided contrast starts, and what joins the source to it
+_ELISION = {"en": (_ELIDED, " "), "zh": (_ELIDED_ZH, ""), "de": (_ELIDED_DE, " ")}
 
 
 def _segments(text: str) -> list[str]:
@@ -459,12 +462,11 @@ def _segments(text: str) -> list[str]:
         if not segment:
             continue
         subject = segments and _LEADING_SOURCE.match(_SENTENCE_END.split(segments[-1])[-1])
-        elided = subject and (
-            _ELIDED.match(segment) if subject.group(1) else _ELIDED_ZH.match(segment) if subject.group(2) else _ELIDED_DE.match(segment)
-        )
-        if elided:
-            source, space = (subject.group(2), "") if subject.group(2) else (subject.group(1) or subject.group(3), " ")
-            segment = f"{elided.group(0)}{source}{space}{segment[elided.end():]}"
+        if subject:
+            elided_form, joint = _ELISION[subject.lastgroup]
+            elided = elided_form.match(segment)
+            if elided:
+                segment = f"{elided.group(0)}{subject.group(subject.lastgroup)}{joint}{segment[elided.end():]}"
         if _CONCESSIVE.match(segment) and re.search(r"[,，]", segment):
             concession, main = re.split(r"[,，]", segment, maxsplit=1)
             segments.extend(s for s in (concession.strip(), main.strip()) if s)
