@@ -7,8 +7,8 @@
 
 The set (tests/data/refusals.jsonl) is hand-written: refusals in many phrasings and genuine
 answers that contain negations, quotes, hedges, "unknown" or "unable to", in English, German and
-Chinese, written in thirty-one batches. `heldout` is the twenty-seventh to twenty-ninth
-batches (v27 realistic, v28 a stress test, v29 half of each; 1,107 answers after dropping repeats
+Chinese, written in thirty-six batches. `heldout` is the thirty-second to thirty-fourth
+batches (v32 realistic, v33 a stress test, v34 half of each; 1,086 answers after dropping repeats
 of other batches' texts), each written by someone who had seen neither the
 classifier nor any other batch, and set aside before anything was measured or tuned on it; the
 rules and the learned model (`--train`) are tuned on `tune` only (every other batch). So this
@@ -113,17 +113,21 @@ def measure(name: str, detect: Callable[[str], bool], rows: list[dict[str, str]]
 
 THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
 MIN_PRECISION = 0.98  # the threshold: the lowest whose cross-validated precision reaches this
+VETOES = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.10, 0.15, 0.20)  # 0.0: the model never overrules a cue
 L2 = 0.1
 
 
 def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
-    """Fit the learned half of the classifier on the tune split and choose its threshold.
+    """Fit the learned half of the classifier on the tune split and choose its two thresholds.
 
     The logistic regression is fitted on every tune answer the rules do not overrule (no cue
-    answered by content): the refusals the rules catch teach it what refusals mean too. It is
-    asked only about answers the rules have no cue in (`refusal.asks_model`). Its threshold is the
-    lowest at which rules-then-model, each answer scored by a fit that left its writing batch out,
-    keeps precision >= MIN_PRECISION on tune (a margin over the 0.97 target)."""
+    answered by content): the refusals the rules catch teach it what refusals mean too. Each tune
+    answer is scored by a fit that left its writing batch out. The veto (below it, the model
+    overrules a rules' "refusal" where `refusal.model_may_overrule`) is the one of VETOES that
+    corrects the most verdicts net on tune: answers it frees minus refusals it lets go (ties go to
+    the lower). The threshold (from it up, an answer with no cue that `refusal.asks_model` is a
+    refusal) is then the lowest at which rules, veto and model together keep precision >=
+    MIN_PRECISION on tune (a margin over the 0.97 target)."""
     import numpy as np
 
     from foveate_dspy.method import refusal
@@ -137,10 +141,20 @@ def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
     asked = np.array([v is None and refusal.asks_model(t) for v, t in zip(verdicts, texts)])
     labels = np.array([r["label"] == "refusal" for r in tune], dtype=float)
     vectors = features(texts, DEFAULT_EMBEDDER)
-    probability = held_out_probabilities(vectors, labels, [r["batch"] for r in tune], L2, fitted_on, asked)
+    overrulable = np.array([v is True and refusal.model_may_overrule(t) for v, t in zip(verdicts, texts)])
+    probability = held_out_probabilities(vectors, labels, [r["batch"] for r in tune], L2, fitted_on, asked | overrulable)
+    refusals = labels == 1.0
+    net = [int((overrulable & ~refusals & (probability < v)).sum()) - int((overrulable & refusals & (probability < v)).sum()) for v in VETOES]
+    veto = VETOES[net.index(max(net))]
+    for v, n in zip(VETOES, net):
+        print(f"  veto {v:.2f}: cross-validated net verdicts corrected on tune {n:+d}")
+    vetoed = overrulable & (probability < veto)
     chosen, table = None, []
     for threshold in THRESHOLDS:
-        predicted = [bool(v) if v is not None else bool(a and p >= threshold) for v, a, p in zip(verdicts, asked, probability)]
+        predicted = [
+            bool(v) and not x if v is not None else bool(a and p >= threshold)
+            for v, x, a, p in zip(verdicts, vetoed, asked, probability)
+        ]
         figures = scores(tune, predicted)
         table.append({"threshold": threshold, **figures})
         print(f"  threshold {threshold:.2f}: cross-validated tune precision {figures['precision']:.3f} recall {figures['recall']:.3f}")
@@ -148,10 +162,12 @@ def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
             chosen = threshold
     chosen = THRESHOLDS[-1] if chosen is None else chosen
     weights, bias = fit_weights(vectors[fitted_on], labels[fitted_on], L2)
-    model = RefusalModel(DEFAULT_EMBEDDER, tuple(round(float(w), 5) for w in weights), round(bias, 5), chosen, L2, int(fitted_on.sum()))
+    model = RefusalModel(
+        DEFAULT_EMBEDDER, tuple(round(float(w), 5) for w in weights), round(bias, 5), chosen, veto, L2, int(fitted_on.sum())
+    )
     out.write_text(model.to_json(), encoding="utf-8")
-    print(f"wrote {out}: fitted on {int(fitted_on.sum())} tune answers, threshold {chosen}")
-    return {"threshold": chosen, "cross_validation": table}
+    print(f"wrote {out}: fitted on {int(fitted_on.sum())} tune answers, threshold {chosen}, veto {veto}")
+    return {"threshold": chosen, "veto": veto, "veto_net": dict(zip(VETOES, net)), "cross_validation": table}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from foveate_dspy.method.refusal import MAX_CHARS, is_refusal, normalise
@@ -87,11 +88,11 @@ def _rows() -> list[dict[str, str]]:
     return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-HELDOUT_BATCHES = ("v27", "v28", "v29")
+HELDOUT_BATCHES = ("v32", "v33", "v34")
 
 
 def test_labelled_set_shape_and_fixed_split() -> None:
-    """v27, v28 and v29, each written blind and set aside before anything was measured or tuned
+    """v32, v33 and v34, each written blind and set aside before anything was measured or tuned
     on it, are the held-out split and every other batch is tune: moving an example breaks this."""
     rows = _rows()
     assert len(rows) >= 300
@@ -461,6 +462,40 @@ def test_the_offline_teachers_own_refusal_is_caught() -> None:
         "就这段文字来看，凶手是谁仍是个谜。",
         "现有资料不足以支撑结论。",
         "具体情况不详。",
+        # cues added when v27-v29 moved to tune
+        "Who designed the bridge is left unrecorded here.",
+        "That's left unaddressed by the excerpt.",
+        "I'm completely in the dark on that.",
+        "The article leaves some doubt about the exact date.",
+        "The exact cause stays a mystery.",
+        "You asked when the mine closed; the account ends before then, so that date is absent.",
+        "Going by the passage, it is not known who funded the expedition.",
+        "The uniforms go unmentioned, so I can't describe them.",
+        "This can't be answered from the article, which covers the club's finances but not its coaches.",
+        "Regarding the treaty's signatories, the article stays silent; it focuses instead on the war's causes.",
+        "The article covers the club's history but not its stadium.",
+        "Ich müsste hier raten.",
+        "Unklar bleibt, wer den Auftrag gab.",
+        "Der Name des Baumeisters ist nicht überliefert.",
+        "Wann die Mühle stillgelegt wurde, steht dort nicht.",
+        "Die Baukosten werden an keiner Stelle genannt.",
+        "Der Auszug konzentriert sich auf die Technik und nennt niemanden.",
+        "文章对此一笔带过。",
+        "确切年份实在难以确定。",
+        "文中没有点名。",
+        "我没发现与工资有关的记载。",
+        "这需要原文以外的资料。",
+        "能否提供一下文章的剩余部分？",
+        "文中并无确切的人数。",
+        "除非有其他记录，否则无法确定他的死因。",
+        "文章没有交代他的下落，只写到他离开上海为止。",  # "only writes up to": what it covers, not an answer
+        "The excerpt, unfortunately, is of no help on that.",
+        "How many died it leaves to the reader's imagination.",
+        "The article mentions the players but leaves the transfer fee unaccounted for.",
+        "I'm drawing a blank; the passage offers only general background on the club.",
+        "Wer den Vertrag unterschrieb, bleibt in diesem kurzen Text ungeklärt.",
+        "答案得靠猜。",
+        "所提供的材料里找不到这个人的名字。",
     ],
 )
 def test_rule_cues_written_for_blind_batches(answer: str) -> None:
@@ -538,6 +573,27 @@ def test_rule_cues_written_for_blind_batches(answer: str) -> None:
         "Gebaut wurde die Brücke laut Text in Köln, nähere Angaben zur Firma fehlen.",
         "Die Frauen blieben bei der Wahl außen vor, bis 1918 das Wahlrecht kam.",
         "He kept the letter to himself until 1920.",
+        # near the cues and contrasts added when v27-v29 moved to tune
+        "The article says no ships were lost in the storm.",
+        "I don't know is the English title of the 1962 film.",
+        "It was unclear at the time who would succeed him; the council chose Otto in 1273.",
+        "It was unclear even to the generals, which is why the attack was delayed until May.",
+        "The text does not give his first name, only his initials, J. R.",
+        "The article doesn't mention a sequel, so as far as the text goes, the novel stands alone.",
+        "The passage does not mention a ransom, stating that the hostages were freed unharmed.",
+        "The passage doesn't say he resigned, he was instead dismissed in 1871.",
+        "The passage gives no full date, just the year, 1604.",
+        "The article mentions no heir; as far as the text goes, the title died with him.",
+        "Der Text nennt den Namen nicht, es heißt nur, er sei ein Bäcker aus Ulm gewesen.",
+        "Wahrscheinlich in Lübeck, wobei sich der Text nicht festlegt.",
+        "Ob er schuldig war, lässt sich nicht sagen, weil die Akten 1945 verbrannten.",
+        "Der Name des Stifters ist nicht überliefert, die Chronik nennt aber das Jahr 1312.",
+        "具体日期文章没有写，地点倒是写得很清楚：在苏州。",
+        "文中没有具体日期，只写了是1930年代。",
+        "It is not known exactly when he died; the article gives only his burial, on 2 June 1711.",
+        # a cue with the answer after it in a shape no contrast rule names: the model overrules it
+        "It has no capital city; the government sits in two towns.",
+        "The text does not say he was exiled; he left voluntarily in 1848.",
     ],
 )
 def test_answers_near_the_new_cues_are_answers(answer: str) -> None:
@@ -569,6 +625,46 @@ def test_answers_checked_for_refusal_do_not_take_the_article_cache() -> None:
     assert answer not in embedder._recent  # membership, not size: earlier tests may have filled it
     kept = embedder.encode([answer])  # an article is kept, and the same vector either way
     assert answer in embedder._recent
-    import numpy as np
-
     assert np.allclose(embedder.encode([answer], remember=False), kept)
+
+
+class _FixedModel:
+    """Stands in for the bundled model: every answer gets the same probability."""
+
+    threshold = 0.5
+    veto = 0.1
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        return np.full(len(texts), self.probability)
+
+
+@pytest.mark.parametrize(
+    ("probability", "answer", "expected"),
+    [
+        # a cue the model is all but sure is no refusal: overruled, below the veto only
+        (0.05, "The passage does not say who built it.", False),
+        (0.2, "The passage does not say who built it.", True),
+        # never overruled: a stock non-answer, Chinese
+        (0.0, "N/A", True),
+        (0.0, "Not stated.", True),
+        (0.0, "文中没有提到建造者。", True),
+        # a cue answered by content needs no model
+        (1.0, "The text doesn't name him, but it calls him the old admiral.", False),
+        # no cue: the threshold decides; one word is never asked
+        (0.6, "He sailed home that winter.", True),
+        (0.4, "He sailed home that winter.", False),
+        (1.0, "Paris.", False),
+    ],
+)
+def test_the_model_decides_only_where_it_may(monkeypatch, probability: float, answer: str, expected: bool) -> None:
+    from foveate_dspy.method import refusal, refusal_model
+
+    monkeypatch.setattr(refusal_model, "bundled_model", lambda: _FixedModel(probability))
+    refusal._classified.cache_clear()
+    try:
+        assert is_refusal(answer) is expected
+    finally:
+        refusal._classified.cache_clear()

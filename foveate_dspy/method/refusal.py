@@ -6,10 +6,11 @@ teaches the student to refuse; a genuine answer taken for a refusal wastes a tea
 biases the set against answers that mention what is unknown. Both mistakes are measured on a
 hand-written labelled set (tests/data/refusals.jsonl, `python benchmarks/refusal.py`).
 
-Rules first, then a model. The rules cost well under a millisecond and decide every answer they
-find a cue in; an answer they find none in goes to a logistic regression over its MiniLM embedding
-and character n-grams (`refusal_model.py`), because refusals keep being written in phrasings no
-rule names ("The text leaves us in the dark here."). The rules look for a *cue* that the answer is about the source's silence
+Rules first, then a model. The rules cost well under a millisecond; an answer they find no cue
+in goes to a logistic regression over its MiniLM embedding and character n-grams
+(`refusal_model.py`), because refusals keep being written in phrasings no rule names ("The text
+leaves us in the dark here."). The same model may overrule a cue when it is all but sure the
+answer is genuine (`model_may_overrule`). The rules look for a *cue* that the answer is about the source's silence
 or the answerer's ignorance rather than about the world:
 
 - the source is the subject of a negated telling verb ("the passage doesn't say", "the article
@@ -133,18 +134,21 @@ _CUES_EN = [
     # the source is silent: "the passage doesn't say", "the article makes no reference to"
     rf"{_SOURCE_OR_IT}\s+(?:also\s+)?(?:{_NEG}\s+{_ADVERB}{_TELL}|never\s+{_ADVERB}{_TELLS})\b",
     (rf"{_SOURCE_OR_IT}\s+(?:gives|provides|offers|contains|includes|has|holds|lists|mentions|makes|"
-     rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:no|nothing|not\s+a\s+single|none)\b"),
+     rf"supplies|presents|shows|says|tells\s+us|records)\s+(?:nothing|not\s+a\s+single|none|no\b"
+     # "the article says no votes were cast": a reported fact, not the source's silence
+     r"(?!\s+[^\W\d_]+\s+(?:were|was|had|has|is|are|could|did|survived?)\b))\b"),
     rf"{_SOURCE}\s+(?:says|tells\s+us|mentions|reveals|states|gives|offers)\s+nothing\b",
     (rf"{_SOURCE}\b[^.;!?]{{0,80}}?\b(?:and|but)\s+(?:(?:says|tells\s+us|mentions|reveals|gives|offers)\s+nothing|"
      rf"{_NEG}\s+{_ADVERB}{_TELL}|is\s+(?:silent|blank|quiet|mute)|(?:stops|falls)\s+short\s+of|sidesteps|passes\s+over|skips\s+over)\b"),
     rf"{_SOURCE}\s+(?:is\s+not|isn't|was\s+not|wasn't)\s+(?:specific|explicit|clear|precise|forthcoming|detailed)\b",
     (rf"{_SOURCE_OR_IT}\s+(?:is|was|remains|stays|keeps|goes)\s+(?:entirely\s+|completely\s+|totally\s+|rather\s+|strangely\s+|conspicuously\s+)?"
-     r"(?:silent|mute|mum|quiet|blank|vague|unclear|not\s+clear)\b"),
-    (rf"{_SOURCE}\s+keeps\s+(?:its\s+counsel|(?:it|that|this|them)\s+to\s+itself|to\s+itself)|{_SOURCE}\s+is\s+no\s+help\b"
+     # "it was unclear at the time whether the bank would intervene": a fact of history, not of the source
+     r"(?:silent|mute|mum|quiet|blank|vague|unclear|not\s+clear)\b(?!\s+(?:at\s+the\s+time|then|until|for\s+(?:years|decades|months|a\s+time)|even\s+to)\b)"),
+    (rf"{_SOURCE}\s+keeps\s+(?:its\s+counsel|(?:it|that|this|them)\s+to\s+itself|to\s+itself)|{_SOURCE}(?:\s*,\s*\w+\s*,)?\s+is\s+(?:of\s+)?(?:no|little)\s+help\b"
      r"|\b(?:would|'d)\s+(?:need|have)\s+to\s+consult\b|\b(?:i|we)\s+find\s+no\s+(?:trace|mention|record|sign)\b"
      rf"|{_SOURCE_OR_IT}\s+(?:sheds?|casts?|throws?)\s+no\s+light\b|\bsources?\s+(?:beyond|other\s+than|outside(?:\s+of)?)\s+{_SOURCE}"
      rf"|{_SOURCE}\s+(?:chose|chooses|opted|opts|decided)\s+not\s+to\s+(?:include|mention|say|specify|cover|discuss|give|name|go\s+into)\b"
-     r"|\bleft\s+(?:\w+\s+)?to\s+the\s+reader'?s?\s+imagination\b|^you'?ve\s+got\s+me(?:\s+there)?\b|\byou\s+got\s+me\s+there\b"
+     r"|\b(?:left|leaves?)\s+(?:\w+\s+)?to\s+the\s+reader'?s?\s+imagination\b|^you'?ve\s+got\s+me(?:\s+there)?\b|\byou\s+got\s+me\s+there\b"
      r"|^(?:hard|difficult|impossible|tough)\s+to\s+(?:say|tell)\s*(?:[-,:;.!]|$)|^(?:mere|pure|only|just)\s+(?:conjecture|speculation|guesswork|guessing)\b"
      rf"|{_SOURCE}\s+(?:is\s+)?(?:focused|focuses|concentrates|centred|centered)\s+on\b[^.;!?]*?\brather\s+than\b"
      rf"|{_SOURCE}\b[^.!?]*\b(?:off\s+the\s+map|draws?\s+a\s+veil\s+over)\b|\b(?:i|we)\s+find\b[^.;!?]*?\b(?:goes|go|is|are|remains?)\s+(?:unrecorded|unreported|unmentioned|unaddressed|unstated)\b"
@@ -160,7 +164,7 @@ _CUES_EN = [
     # "the article mentions the festival but not the year": the elided "but not" (see _ELIDED)
     rf"^(?:but|yet)\s+{_SOURCE_OR_IT}\s+(?:not\s+(?!only\b)|nothing\b)",
     rf"\b(?:beyond|outside(?:\s+of)?)\s+(?:what|the\s+(?:scope|bounds|limits|four\s+corners|reach)\s+of(?:\s+what)?)\s+{_SOURCE_OR_IT}",
-    r"\b(?:beyond|outside)\s+its\s+(?:reach|scope|remit|purview|horizon|range)\b|\byou\s+asked\s+(?:about|for)\b[^.;!?]*?\b(?:out\s+of\s+reach|absent|missing|unavailable)\b",
+    r"\b(?:beyond|outside)\s+its\s+(?:reach|scope|remit|purview|horizon|range)\b|\byou\s+asked\s+(?:about|for|who|what|when|where|why|how|whether|which)\b[^.!?]*?\b(?:out\s+of\s+reach|absent|missing|unavailable)\b",
     # "the piece covers the vaccine's history; the cost per dose is absent", "... are absent from it"
     (rf"{_SOURCE}\b[^.!?]*;\s*[^.;!?]*?\b(?:is|are|goes|go|went|remains?)\s+(?:\w+\s+)?(?:absent|missing|lacking|unreported|unrecorded|unmentioned|unaddressed|"
      r"unstated|unexplained|a\s+mystery)\s*[.!]?$"),
@@ -176,7 +180,7 @@ _CUES_EN = [
     rf"(?:\bnot|n't)\s+(?:\w+\s+)?part\s+of\s+{_SOURCE}|\b(?:requested|asked-for)\s+[^.;!?]{{0,40}}?\b(?:is|are)\s+(?:unavailable|not\s+available|missing|absent)\b",
     rf"\b(?:lost|unknown|unclear|open|a\s+mystery|unanswered)\b[^.;!?]*?\bas\s+far\s+as\s+{_SOURCE}\s+(?:goes|is\s+concerned)\b",
     (rf"\b(?:based\s+(?:solely\s+|only\s+)?on|going\s+by|from|with|looking\s+at|reading(?:\s+through)?)\s+(?:only\s+)?{_SOURCE}(?:\s+(?:alone|only))?\s*,[^.;!?]*?"
-     r"(?:\b(?:unknown|unclear|a\s+mystery|open\s+question|uncertain|undetermined|impossible|not\s+possible|not\s+feasible|cannot|lost|unrecorded|unnamed|"
+     r"(?:\b(?:unknown|unclear|not\s+known|not\s+clear|a\s+mystery|open\s+question|uncertain|undetermined|impossible|not\s+possible|not\s+feasible|cannot|lost|unrecorded|unnamed|"
      r"unmentioned|unreported|unaddressed|unstated)\b|can't)"),
     rf"{_SOURCE_OR_IT}\s+(?:gives|leaves)\s+(?:me|us)\s+nothing\b|{_SOURCE}\s+(?:sidesteps|dodges|avoids|glosses\s+over)\b",
     r"\b(?:is|are|was|were)\s+(?:passed\s+over|glossed\s+over)\s*[.!]?$|\b(?:goes|go|went|remains?)\s+(?:unmentioned|unstated|unsaid|unaddressed)\s*[.!]?$",
@@ -187,12 +191,13 @@ _CUES_EN = [
     # "I've gone through the paragraphs twice and there's no trace of ...": the answerer searched the source
     r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:gone|went|looked|read|searched|checked|scanned|combed)\b[^.;!?]*?\b(?:no\s+trace|nothing|no\s+mention)\b",
     r"\b(?:i|we|you|one)\s+(?:would\s+|will\s+|'d\s+)?need\s+more\s+(?:information|context|details?|data)\b",
-    rf"{_SOURCE}\s+(?:simply\s+|just\s+|also\s+)?leaves\s+(?:\w+\s+){{0,3}}?(?:unanswered|open|unclear|unexplained|unsaid|unaddressed|untouched|unmentioned|unexplored|unresolved)\b",
+    rf"{_SOURCE}\s+(?:simply\s+|just\s+|also\s+)?leaves\s+(?:\w+\s+){{0,3}}?(?:unanswered|open|unclear|unexplained|unsaid|unaddressed|untouched|unmentioned|unexplored|unresolved|unaccounted\s+for)\b",
     rf"\b(?:is|are|was|were)\s+(?:missing|absent|lacking|omitted|left\s+out)\s+(?:from|in)\s+{_SOURCE}",
     rf"\b(?:is|are)\s+(?:insufficient|not\s+enough|too\s+\w+)\s+to\s+(?:{_KNOW_VERB}|decide)\b",
     rf"(?:\bnot|n't)\s+something\s+(?:that\s+)?(?:{_SOURCE}\s+\w+|(?:i|we)\s+(?:can|could)\s+{_KNOW_VERB})",
     rf"\bno\s+(?:mention|reference|statement)\s+(?:of\s+[^.;!?]*?\s+)?(?:is|was)\s+made\b(?!{_ELSEWHERE})",
-    rf"\b(?:is|are|was|were)\s+left\s+(?:entirely\s+)?(?:unclear|open|unanswered|unexplained|unsaid|vague|unaddressed|unmentioned|unstated|untouched|unresolved)\s*(?:(?:by|in)\s+{_SOURCE}|[.!]?$)",
+    (rf"(?:\b(?:is|are|was|were)|'s)\s+left\s+(?:entirely\s+)?(?:unclear|open|unanswered|unexplained|unsaid|vague|unaddressed|unmentioned|unstated|untouched|unresolved|"
+     rf"unrecorded|unreported|undocumented)\s*(?:(?:by|in)\s+{_SOURCE}|(?:here\s*)?[.!]?$)"),
     # something is not given in the source: "the exact year is not stated in the article"
     rf"(?:{_NOT_BE}|\bnot)\s+{_ADVERB}{_PASSIVE}\s+(?:anywhere\s+)?(?:in|by|from|within)\s+{_SOURCE}",
     rf"(?:\bnot|n't|\bnowhere|\bnothing|\bno\s+\w+)\s+(?:\w+\s+)?(?:in|within)\s+{_SOURCE}\b",
@@ -228,11 +233,11 @@ _CUES_EN = [
     rf"\b(?:is|are|remains?|stays?)\s+(?:unknown|unclear|not\s+known|not\s+clear|uncertain|unspecified|unstated|unexplained|open|undetermined|indeterminable|undisclosed|unrecorded)\s+(?:from|in|based\s+on|according\s+to|by)\s+{_SOURCE}",
     rf"\b(?:based\s+on|from|given|according\s+to)\s+{_SOURCE}[^.;!?]*?\b(?:impossible|not\s+possible|cannot|can't)\b",
     # the answerer does not know
-    r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b(?!\s+of\b)",
+    r"\b(?:i|we)\s*(?:really\s+|honestly\s+|simply\s+)?(?:do\s*not|don't|dont|do\s+n't|did\s*not|didn't)\s+(?:\w+\s+)?(?:know|see|have|find|learn|get|hear|read)\b(?!\s+(?:of|is|was)\b)",
     (rf"\b(?:i|we)\s*(?:(?:therefore|thus|so|hence|honestly|really|simply|still)\s+)?(?:cannot|can't|could\s*not|couldn't|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to|"
      rf"'m\s+not\s+able\s+to|was\s+unable\s+to|was\s+not\s+able\s+to|wasn't\s+able\s+to|weren't\s+able\s+to|"
      rf"were\s+unable\s+to|have\s+no\s+way\s+of)\s+(?:\w+\s+)?"
-     rf"(?:{_KNOW_VERB}|knowing|telling|saying|locate|help|assist|provide|give|offer|answer)"),
+     rf"(?:{_KNOW_VERB}|knowing|telling|saying|locate|help|assist|provide|give|offer|answer|describe|specify|explain)"),
     r"\b(?:i|we)\s+(?:have|had)\s+no\s+(?:idea|way|information|clue|answer|data)\b",
     r"\b(?:i|we)\s*(?:am|'m|are|'re)\s+(?:not\s+sure|unsure|uncertain|not\s+certain)\b",
     r"\bwe(?:\s+are|'re|\s+were)\s+(?:not|never)\s+(?:told|given|informed)\b|\bwe\s+(?:aren't|weren't)\s+told\b",
@@ -244,7 +249,8 @@ _CUES_EN = [
     r"\b(?:i|we)(?:\s+would|'d)\s+need\s+(?:additional|more|further|extra)\s+(?:context|information|details?|data|sources?)\b",
     (r"\b(?:you|i|we|one)(?:'d|'ll|\s+would|\s+will)?\s+(?:have\s+to|need\s+to|must|should|may\s+want\s+to|might\s+want\s+to)\s+"
      r"(?:look\s+(?:that|it|this)\s+up|look|find\s+(?:that|it|this)\s+out|check|consult\s+\w+(?:\s+\w+)?)\s+(?:elsewhere|in\s+another\s+source)\b"),
-    rf"{_SOURCE}\s+leaves\s+(?:us|the\s+reader|readers|you|me)\s+in\s+the\s+dark\b",
+    rf"{_SOURCE}\s+leaves\s+(?:us|the\s+reader|readers|you|me)\s+in\s+the\s+dark\b|\b(?:i'm|i\s+am|we're|we\s+are)\s+(?:\w+\s+)?in\s+the\s+dark\b",
+    rf"{_SOURCE}\s+leaves\s+(?:some|a\s+lot\s+of|much|considerable|room\s+for)\s+doubt\b|\b(?:remains?|stays?)\s+a\s+mystery\s*[.!]?$",
     rf"{_SOURCE}\s+(?:does\s+not|doesn't|do\s+not|don't)\s+allow\s+(?:me|us|one)\s+to\s+{_KNOW_VERB}",
     (rf"^(?:sorry|unfortunately|regrettably|i'm\s+afraid)\b[^.;!?]*?(?:\b(?:not|no|cannot|nothing)\b|n't)\s+(?:\w+\s+){{0,3}}?"
      rf"(?:{_TELLS}|{_KNOW_VERB}|{_PASSIVE}|in\s+{_SOURCE}|information|idea|clue|answer)\b"),
@@ -287,7 +293,7 @@ _DE_THE_SOURCE = (
     rf"{_DE_ADJECTIVES}{_DE_SOURCE}"
 )
 _CUES_DE = [
-    rf"\b{_DE_THE_SOURCE}\b[^.;!?]*?\b(?:nicht|nichts|keine?n?|weder|nirgends|nirgendwo)\b",
+    rf"\b{_DE_THE_SOURCE}\b[^.;!?]*?\b(?:nicht|nichts|keine?n?|weder|nirgends|nirgendwo|niemanden?)\b",
     # the source is silent in other words: "lässt ... außen vor", "hüllt sich in Schweigen", "bleibt stumm"
     (rf"\b{_DE_THE_SOURCE}\b[^.!?]*?\b(?:aussen\s+vor|ausgespart|unerwahnt|unerwähnt|im\s+dunkeln|im\s+unklaren|in\s+schweigen|"
      r"stillschweigen|stumm|schuldig|lücke|lucke|leerstelle|verschweig\w*|bleibt\s+(?:offen|unklar|ungeklart|ungeklärt))\b"),
@@ -304,7 +310,9 @@ _CUES_DE = [
      r"(?:zur\s+verfügung\s+stellen|zur\s+verfugung\s+stellen|geben|schicken|nachreichen)"),
     (r"\b(?:bräuchte|braeuchte|bräuchten|brauchte|benötigt|benötigte|benotigt|bedarf\s+es|muss\s+auf|müsste\s+auf|verwiesen)\b[^.;!?]*?"
      r"\b(?:weitere|weiterführende|weiterfuhrende|andere|zusätzliche|zusatzliche)\s+quellen\b|\b(?:weitere|weiterführende|weiterfuhrende)\s+quellen\b[^.;!?]*?\bverwiesen\b"),
-    r"\bnur\s+(?:mutma(?:ss|ß)en|spekulieren|raten)\b|\bunbeantwortet\s+bleiben\b|\bbleibt\s+unbeantwortet\b|\bmangels\s+(?:angaben|informationen|daten|hinweisen)\b",
+    r"\b(?:ich|man|wir)\s+(?:müsste|muesste|musste|müssten|muessten)\s+(?:hier\s+|da\s+)?raten\b|^unklar\s+bleibt\b(?!\s+(?:nur|lediglich|einzig))|\b(?:ist|sind|war|waren|bleibt|bleiben)\s+(?:\w+\s+)?nicht\s+(?:ü|u|ue)berliefert\b"
+    r"|\bsteht\s+(?:da|dort|hier|darin)\s+(?:leider\s+|aber\s+|jedoch\s+)?nicht\s*(?:[.!]|$)|\ban\s+keiner\s+stelle\s+(?:\w+\s+)?(?:beziffert|genannt|erwähnt|erwahnt|angegeben|beschrieben|erklärt|erklart|thematisiert)\b"
+    r"|\bnur\s+(?:mutma(?:ss|ß)en|spekulieren|raten)\b|\bunbeantwortet\s+bleiben\b|\bbleibt\s+unbeantwortet\b|\bmangels\s+(?:angaben|informationen|daten|hinweisen)\b",
     r"\bl(?:a|ä)sst\b[^.;!?]*?\b(?:den\s+leser|die\s+leser|uns|einen)\s+im\s+(?:unklaren|dunkeln)\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+\w+\s+im\s+dunkeln\b",
     rf"\b(?:nicht|nichts|keine?n?)\b[^.;!?]*?\b(?:im|in\s+dem|in\s+den|aus\s+dem|aus\s+den|dem|den|der|des)\s+{_DE_ADJECTIVES}{_DE_SOURCE}\b",
     # "hier stößt der Artikel an seine Grenzen", "jede Zahl wäre aus der Luft gegriffen"
@@ -336,14 +344,14 @@ _CUES_DE = [
     r"\b(?:wäre|ware|waere)\s+(?:reine|bloße|blosse|nur)\s+(?:spekulation|vermutung|mutma(?:ss|ß)ung|raterei)\b|\bins\s+blaue\b|\baus\s+den\s+fingern\s+saugen\b|\bdie\s+segel\s+streichen\b",
     (r"^(?:jede|jeder|jedes|eine)\b[^.;!?]{0,60}?\b(?:wäre|ware|waere)\b[^.;!?]{0,30}?\b(?:reine|bloße|blosse|nur|pure)\s+(?:spekulation|vermutung|raterei|mutma(?:ss|ß)ung)\b"
      r"|\b(?:bleib\w*|blieb\w*)\s+(?:jedoch\s+|aber\s+)?(?:unerwähnt|unerwahnt|ungenannt)\b|\b(?:bleib\w*|blieb\w*)\s+(?:jedoch|aber)\s+aussen\s+vor\b"),
-    rf"\bbleibt\s+(?:im|in\s+dem|in\s+der)\s+{_DE_SOURCE}\s+(?:offen|unklar|ungeklärt|ungeklart|unerwähnt|unerwahnt|(?:ein\s+)?(?:rätsel|ratsel))\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+{_DE_SOURCE}\s+offen\b",
+    rf"\bbleibt\s+(?:im|in\s+dem|in\s+der|in\s+diese[mr])\s+{_DE_ADJECTIVES}{_DE_SOURCE}\s+(?:offen|unklar|ungeklärt|ungeklart|unerwähnt|unerwahnt|(?:ein\s+)?(?:rätsel|ratsel))\b|\bl(?:a|ä)sst\s+(?:der|die|das)\s+{_DE_SOURCE}\s+offen\b",
     rf"\bausserhalb\s+dessen,?\s+was\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\bkeinerlei\b|\bkeinerlei\b[^.;!?]*?\b{_DE_SOURCE}\b",
     rf"\ban\s+keiner\s+stelle\b[^.;!?]*?\b{_DE_SOURCE}\b|\b{_DE_SOURCE}\b[^.;!?]*?\ban\s+keiner\s+stelle\b",
     (r"\b(?:erfährt|erfahrt|erfahren)\s+(?:man|wir|sie|der\s+leser)\b[^.;!?]*?\bnichts\b|\bentzieht\s+sich\s+meiner\s+kenntnis\b"
      r"|\bfehl(?:en|t)\s+(?:mir|uns)\b[^.;!?]{0,50}?\b(?:informationen|angaben|daten|kenntnisse|anhaltspunkte|hinweise|grundlagen)\b"
      r"|\b(?:mir|uns)\s+fehl(?:en|t)\s+(?:die\s+)?(?:informationen|angaben|daten|kenntnisse)\b"),
 ]
-_ZH_SOURCE = r"(?:文中|文章|原文|文本|段落|材料|短文|上下文|上文|本文|这段|该文|文段|资料|节选|选段|摘录|条目|这篇(?:报道|文字|介绍)?)"
+_ZH_SOURCE = r"(?:(?:所)?提供的(?:内容|材料|文字|文本|段落)|文中|文章|原文|文本|段落|材料|短文|上下文|上文|本文|这段|该文|文段|资料|节选|选段|摘录|条目|这篇(?:报道|文字|介绍)?)"
 _ZH_SILENT = (
     r"(?:并)?(?:没有|没|未|无)(?:明确|具体|继续|再|进一步)?(?:任何|什么)?(?:提到|提及|说明|说|给出|涉及|写|交代|交待|讲|指出|记载|透露|关于|相关|答案|回答|"
     r"提供|谈及|谈到|论及|述及|列出|披露|描述|记录|点明|标明|讨论|告诉|记述|叙述|表述|介绍|描写|解释|谈|覆盖|触及|涉猎)"
@@ -371,7 +379,7 @@ _CUES_ZH = [
     r"(?:根据|依据|依|凭|就|据)[^。；！？]*?(?:无法|没法|没办法|难以|不能)(?:确定|判断|推断|推知|得知|确认|回答|作答|知道|看出|断定|下结论)",
     r"(?:难以)(?:从|根据|由|凭)[^。；！？]*?(?:确定|判断|推断|推知|得知|看出)|得不出(?:答案|结论)|推断不出|推不出",
     r"我(?:没法|无法|不能|没办法)(?:判断|回答|确定|确认|告诉|说出|给出)|回答不了|说不上来|不好说|没(?:有)?头绪",
-    r"(?:只能|纯属|无异于)(?:靠|是)?(?:凭空|胡乱)?(?:猜测|臆测|揣测|瞎猜|猜)|妄加(?:揣测|猜测|推测)",
+    r"(?:只能|纯属|无异于|得|要)(?:靠|是)?(?:凭空|胡乱)?(?:猜测|臆测|揣测|瞎猜|猜)|妄加(?:揣测|猜测|推测)",
     # the source is a blank, skips it, stops short, or the asker should look elsewhere
     rf"(?:是|属于|留下了?)(?:一片|一个|个)?空白|{_ZH_SOURCE}[^。；！？]*?(?:未知数|不得而知|未予|略过|跳过|略去|语焉不详)",
     rf"超出(?:了)?[^。；！？]{{0,8}}?{_ZH_SOURCE}|{_ZH_SOURCE}[^。；！？]{{0,8}}?范围(?:之外|以外)|{_ZH_SOURCE}[^。；！？]{{0,6}}?看不出",
@@ -386,6 +394,12 @@ _CUES_ZH = [
     r"不在(?:其中|讨论之列|(?:本文|文中|这段|该文|文章|原文)[^。；！？]{0,6}?(?:里|中|之内|范围|之列))|不在(?:其|本文的?)?(?:叙述|讨论|讲述|论述)?范围(?:之内|内)",
     rf"在{_ZH_SOURCE}之外|(?:信息|资料|内容|数据|记载|说明)[^。；！？]{{0,6}}?缺失|缺(?:乏|少)[^。；！？]{{0,8}}?(?:信息|资料|内容|数据|记载|说明|描述)(?![^。；！？]{{0,4}}情况)",
     r"没有足够的(?:信息|资料|内容|依据)|(?:信息|资料)不(?:够|足)",
+    # "文章一笔带过", "实在难以确认", "没发现与X相关的描述", "需要原文以外的资料", "能提供文章的其余部分吗"
+    (rf"{_ZH_SOURCE}[^。；！？]*?(?:一笔带过|含糊带过|语焉不详)|难以(?:确认|确定|考证)[。！？]?$|(?:没|没有|未)(?:点名|点出)[。！？]?$"
+     r"|(?:没|没有|未)(?:发现|看到|找到)[^。；！？]{0,20}?(?:相关|有关)的?(?:描述|记载|内容|信息|说明)"
+     rf"|{_ZH_SOURCE}(?:以外|之外)的?(?:资料|信息|材料|来源)|(?:提供|发)(?:一下)?(?:文章|原文|全文)?的?(?:其余|剩下|剩余|后续|完整)(?:部分|内容)"
+     rf"|{_ZH_SOURCE}[^。；！？]*?(?:并无|没有|无|未给出|未提供)(?:具体|确切|明确|准确)的?(?:数字|数据|数值|统计|日期|年份|时间|名字|姓名|人数|金额)"
+     r"|(?:除非|如果没有)[^。；！？]*?无法(?:知道|得知|确定|判断|回答)"),
     rf"{_ZH_SOURCE}[^。；！？]*?(?:没有|并无|无|未见|并未)[^。；！？]{{0,8}}?(?:这方面|相关|有关)的?(?:内容|信息|描述|记载|说明)",
     rf"{_ZH_SOURCE}[^。；！？]*?(?:并未|没有|未)(?:出现|着墨|展开|讨论)|{_ZH_SOURCE}连[^。；！？]*?都(?:没|没有|未)(?:留下|提|写|记|出现)",
     r"(?:没有|未|并未)就(?:此|这个问题|这一点|该问题)(?:展开|作答|说明)|(?:没有|没|未)(?:看到|找到|发现)(?:任何)?(?:相关|有关)?(?:的)?(?:记载|信息|内容|说明|描述|依据)",
@@ -395,7 +409,9 @@ _CUE = re.compile("|".join(f"(?:{c})" for c in _CUES_EN + _CUES_DE + _CUES_ZH))
 
 # Where a cue can be overruled by content: "..., but it calls him the old admiral"
 _CONTRAST = re.compile(
-    r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:but|however|yet|instead|although|though|even\s+though|whereas|while)\b)"
+    r"(?:[,;:]\s*|\s+-\s+|\s)(?=(?:but|however|yet|although|though|even\s+though|whereas|while)\b)"
+    # "focuses instead on X" deflects to what the source covers: no content
+    r"|(?:[,;:]\s*|\s+-\s+|(?<!focuses)(?<!focused)(?<!concentrates)(?<!dwells)(?<!talks)(?<!turns)(?<!moves)\s)(?=instead\b)"
     # German contrasts open a clause after punctuation; mid-clause ("sagt aber nichts", "wird jedoch
     # nicht genannt") they belong to the clause, and "nicht aber" is a "but not"
     r"|(?:[,;:]\s*|\s+-\s+)(?=(?:aber|jedoch|doch|sondern|auch\s+wenn|wenngleich|obgleich)\b)"
@@ -405,21 +421,32 @@ _CONTRAST = re.compile(
     # a correction: "the passage does not describe a battle; it describes a negotiation" (not a
     # deflection to what the source covers instead: "...; it focuses on his early career")
     rf"|;\s*(?=(?:it|the\s+{_SOURCE_NOUN}|the\s+author)\s+(?!(?:only|just|merely|also|is|was|has|does|focuses|concentrates|"
-    r"centres|centers|ends|stops|sticks|confines|limits|restricts|moves|skips|jumps|turns|goes|deals|covers|discusses|talks)\b)\w+s\b)"
+    r"centres|centers|ends|stops|sticks|confines|limits|restricts|moves|skips|jumps|turns|goes|deals|covers|discusses|talks)\b)\w+s\b"
+    r"(?!\s+(?:only|just|merely)\s+(?:general|broad|background|a\s+general|a\s+broad|an\s+overview)\b))"  # "...; it offers only general background": what it covers instead
     # what the source does give, after its silence: "no exact year, only that it opened after the
     # war", "just the year: 1642", "文章没说具体比例，只说接近一半", "nennt ihren Namen nicht, nur dass sie ..."
     r"|[,;:]\s*(?=(?:it\s+|the\s+\w+\s+)?(?:only|just)\s+(?:(?:that|says|said|states|notes|tells\s+us\s+that|mentions\s+that|reports\s+that)\b|the\s+\w+\s*:))"
-    r"|[,;:]\s*(?=(?:only|just)\s+(?:describing|calling|referring|naming|identifying|quote)\b)"
+    r"|[,;:]\s*(?=(?:only|just)\s+(?:describing|calling|referring|naming|identifying|quote|described|called|referred|named|identified|her|his|its|their)\b)"
+    # what follows from the source, or is reported by it: "..., so as far as the text goes, he married
+    # once", "..., stating that all hands were lost", "..., which is why the dispute lasted until 1887"
+    r"|,\s*(?=so\s+(?:as\s+far\s+as|according\s+to|judging\s+by|going\s+by)\b|(?:stating|saying|noting|explaining|reporting)\s+that\b|which\s+is\s+why\b)"
+    rf"|;\s*(?=as\s+far\s+as\s+{_SOURCE}\s+goes\s*,)"
+    # "no birth date, only the year, 1912", "kein Geburtsdatum, nur das Jahr 1887"
+    r"|,\s*(?=(?:only|just|nur|lediglich)\s+(?:the|das|den|die)\s+[^\W\d_]+\s*[:,]?\s*\d)"
     r"|;\s*(?=it\s+(?:simply|only|just|merely)\s+(?:says|states|notes|calls|describes)\b)|\s(?=beyond\s+(?:saying|noting|stating|mentioning)\b)"
-    r"|(?<=[，,；;:：])(?=只说|仅说|只是说|只提到|仅提到|只知道|只称|仅称)|,\s*(?=nur\s+(?:dass|,\s*dass|über|uber|von)\b)"
+    r"|(?<=[，,；;:：])(?=只说|仅说|只是说|只提到|仅提到|只知道|只称|仅称|只写(?!到)|仅写(?!到)|只给出|只给了|只交代|[^，,。；;]{0,10}?倒是)|,\s*(?=nur\s+(?:dass|,\s*dass|über|uber|von)\b|es\s+hei(?:ss|ß)t\s+(?:dort\s+|darin\s+|lediglich\s+)?nur\b)"
     # a reason or an exception: "... because the garrison had been evacuated", "... except a figurine"
     r"|\s(?=except\b)|[,;]?\s+(?=because\s+(?!(?:the|this|that|it)\s+(?:\w+\s+)?(?:(?:does|did|is|was)\s*(?:not|n't)|only\b)))"
+    rf"|,\s*(?=weil\s+(?!{_DE_THE_SOURCE}\b))"
+    # a hedged answer, then its concession: "Vermutlich in Danzig, wobei sich die Quelle nicht festlegt"
+    r"|,\s*(?=wobei\b)"
 )
 # "It does not, however, say when": a parenthetical "however" inside the negated clause contrasts nothing
 _PARENTHETICAL = re.compile(r"(?<=\bnot|n't),\s*(?:however|though|in\s+fact)\s*,\s*")
-_CONCESSIVE = re.compile(r"^(?:(?:although|though|even\s+though|while|whereas|since|obwohl|auch\s+wenn|wenngleich|obgleich)\b|虽然|尽管)")
+_CONCESSIVE = re.compile(r"^(?:(?:although|though|even\s+though|while|whereas|since|obwohl|auch\s+wenn|wenngleich|obgleich|wobei)\b|虽然|尽管)")
 _WORD = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]|[^\W\d_]{3,}|\d+")  # each Han/kana character is a word
 _CONTENT_WORDS = 3
+_BUT_NOT = re.compile(r"^(?:but|yet)\s+not\b")  # "..., which covers its economy but not its army": a negation, no content
 
 
 def _has_cue(segment: str) -> bool:
@@ -498,6 +525,14 @@ def asks_model(text: str) -> bool:
     return not _CJK.search(text) or bool(_CJK_NEGATION.search(text))
 
 
+def model_may_overrule(text: str) -> bool:
+    """Whether the model may overrule the rules' "refusal" on this answer (normalised, quotes
+    blanked): not on a stock non-answer ("N/A", "Unknown."), which is all cue and no content, and
+    not with Chinese or Japanese in it, which MiniLM reads poorly (in cross-validation on tune
+    the overrules it would have made there were refusals, "这个真没写，您另请高明吧")."""
+    return not _CJK.search(text) and not _is_stock(text)
+
+
 def rule_verdict(text: str) -> bool | None:
     """The rules on a normalised, quote-blanked answer: True (a refusal cue stands), False (every
     cue is answered by content after it, or conceded), None (no cue: the rules cannot tell)."""
@@ -510,7 +545,7 @@ def rule_verdict(text: str) -> bool | None:
     for i in cued:
         after = segments[i + 1 :]
         before = segments[:i]
-        answered_after = any(_content(s) and not _has_cue(s) for s in after)
+        answered_after = any(_content(s) and not _has_cue(s) and not _BUT_NOT.match(s) for s in after)
         conceded = _CONCESSIVE.match(segments[i]) and any(_content(s, 2) and not _has_cue(s) for s in before + after)
         if not (answered_after or conceded):
             return True
@@ -534,11 +569,12 @@ def _classified(text: str) -> bool:
     if not re.search(r"\w", text):
         return True  # empty, whitespace or punctuation only: nothing is answered
     verdict = rule_verdict(text)
-    if verdict is not None:
-        return verdict
-    if not asks_model(text):
+    if verdict is False or (verdict is None and not asks_model(text)):
         return False
+    if verdict is True and not model_may_overrule(text):
+        return True
     from foveate_dspy.method.refusal_model import bundled_model
 
     model = bundled_model()
-    return bool(model.probabilities([text])[0] >= model.threshold)
+    probability = model.probabilities([text])[0]
+    return bool(probability >= (model.veto if verdict else model.threshold))

@@ -12,6 +12,11 @@ or Japanese only when it holds a negation character, see `refusal.py`). The weig
 tune split only; the decision threshold is chosen there by cross-validation over the set's
 writing batches, so it is set on phrasings the fit did not see.
 
+The model also has the last word on a cue the rules found, when it is all but sure the answer is
+no refusal (below `veto`): a cue fires on the answer's words, and a genuine answer can carry one
+in a shape no contrast rule names ("The answer isn't a single year: construction began in
+1420 ..."). Held-out reads showed such answers as most of the genuine answers taken for refusals.
+
 The answer is read after the rules' normalisation and with quoted spans blanked, so what someone
 else said ('the song "I Don't Know"') weighs as little here as in the rules.
 """
@@ -58,13 +63,14 @@ def features(texts: Sequence[str], embedder: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RefusalModel:
-    """Weights (embedding dimensions, then NGRAM_DIM n-gram buckets), bias and threshold of the
+    """Weights (embedding dimensions, then NGRAM_DIM n-gram buckets), bias and thresholds of the
     logistic regression, and the embedder the weights belong to."""
 
     embedder: str
     weights: tuple[float, ...]
     bias: float
-    threshold: float
+    threshold: float  # an answer without a cue is a refusal from here up
+    veto: float  # an answer with a cue the model may overrule (`refusal.model_may_overrule`) is one below this
     l2: float
     trained_on: int  # labelled answers the weights were fitted on
 
