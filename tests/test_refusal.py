@@ -114,12 +114,12 @@ def _figures(split: str) -> tuple[float, float]:
     return tp / (tp + fp), tp / (tp + fn)
 
 
-# What rules + model measured on the held-out split (v27 + v28 + v29) when frozen (precision 0.966 =
-# 516/534, recall 0.963 = 516/536), one answer's margin below: the CI guard against a change that
+# What rules + model measured on the held-out split (v32 + v33 + v34) when frozen (precision 0.979 =
+# 503/514, recall 0.982 = 503/512), one answer's margin below: the CI guard against a change that
 # makes the classifier worse, not against a float wobble on the answer closest to the threshold.
-MEASURED_PRECISION_FLOOR = 0.964
-MEASURED_RECALL_FLOOR = 0.960
-# Issue 12's targets, which the classifier does not reach on this split (README, "Refusals").
+MEASURED_PRECISION_FLOOR = 0.976
+MEASURED_RECALL_FLOOR = 0.980
+# Issue 12's targets (README, "Refusals").
 TARGET_PRECISION = 0.97
 TARGET_RECALL = 0.95
 
@@ -130,14 +130,13 @@ def test_heldout_figures_do_not_regress() -> None:
     assert recall >= MEASURED_RECALL_FLOOR, f"held-out recall {recall:.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out precision 0.966 (recall 0.963) falls short of issue 12's 0.97")
 def test_heldout_targets() -> None:
     precision, recall = _figures("heldout")
     assert precision >= TARGET_PRECISION and recall >= TARGET_RECALL, f"precision {precision:.3f}, recall {recall:.3f}"
 
 
 def test_tune_split_is_learnt() -> None:
-    """Rules and model were tuned on this split (tune precision 0.990, recall 0.996 when frozen);
+    """Rules and model were tuned on this split (tune precision 0.993, recall 0.998 when frozen);
     a change that loses much of it has broken known cases."""
     precision, recall = _figures("tune")
     assert precision >= 0.985 and recall >= 0.99, f"tune precision {precision:.3f}, recall {recall:.3f}"
