@@ -138,23 +138,19 @@ def train(rows: list[dict[str, str]], out: Path) -> dict[str, Any]:
     texts = [refusal.prepared(r["text"]) for r in tune]
     verdicts = [refusal.rule_verdict(t) if re.search(r"\w", t) else True for t in texts]
     fitted_on = np.array([v is not False for v in verdicts])
-    asked = np.array([v is None and refusal.asks_model(t) for v, t in zip(verdicts, texts)])
+    scored = np.array([refusal.needs_model(t, v) for v, t in zip(verdicts, texts)])
+    overrulable = scored & np.array([v is True for v in verdicts])
     labels = np.array([r["label"] == "refusal" for r in tune], dtype=float)
     vectors = features(texts, DEFAULT_EMBEDDER)
-    overrulable = np.array([v is True and refusal.model_may_overrule(t) for v, t in zip(verdicts, texts)])
-    probability = held_out_probabilities(vectors, labels, [r["batch"] for r in tune], L2, fitted_on, asked | overrulable)
+    probability = held_out_probabilities(vectors, labels, [r["batch"] for r in tune], L2, fitted_on, scored)
     refusals = labels == 1.0
     net = [int((overrulable & ~refusals & (probability < v)).sum()) - int((overrulable & refusals & (probability < v)).sum()) for v in VETOES]
     veto = VETOES[net.index(max(net))]
     for v, n in zip(VETOES, net):
         print(f"  veto {v:.2f}: cross-validated net verdicts corrected on tune {n:+d}")
-    vetoed = overrulable & (probability < veto)
     chosen, table = None, []
     for threshold in THRESHOLDS:
-        predicted = [
-            bool(v) and not x if v is not None else bool(a and p >= threshold)
-            for v, x, a, p in zip(verdicts, vetoed, asked, probability)
-        ]
+        predicted = [refusal.combined(v, p, threshold, veto) if s else bool(v) for v, s, p in zip(verdicts, scored, probability)]
         figures = scores(tune, predicted)
         table.append({"threshold": threshold, **figures})
         print(f"  threshold {threshold:.2f}: cross-validated tune precision {figures['precision']:.3f} recall {figures['recall']:.3f}")

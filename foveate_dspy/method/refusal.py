@@ -533,6 +533,19 @@ def model_may_overrule(text: str) -> bool:
     return not _CJK.search(text) and not _is_stock(text)
 
 
+def needs_model(text: str, verdict: bool | None) -> bool:
+    """Whether the model's probability decides an answer (normalised, quotes blanked), given the
+    rules' verdict on it: one with no cue the model `asks_model` about, or one with a cue the model
+    `model_may_overrule`."""
+    return asks_model(text) if verdict is None else verdict and model_may_overrule(text)
+
+
+def combined(verdict: bool | None, probability: float, threshold: float, veto: float) -> bool:
+    """Rules and model together on an answer that `needs_model`: a cue stands from `veto` up, an
+    answer without one is a refusal from `threshold` up. Training chooses both with this."""
+    return bool(probability >= (veto if verdict else threshold))
+
+
 def rule_verdict(text: str) -> bool | None:
     """The rules on a normalised, quote-blanked answer: True (a refusal cue stands), False (every
     cue is answered by content after it, or conceded), None (no cue: the rules cannot tell)."""
@@ -569,12 +582,9 @@ def _classified(text: str) -> bool:
     if not re.search(r"\w", text):
         return True  # empty, whitespace or punctuation only: nothing is answered
     verdict = rule_verdict(text)
-    if verdict is False or (verdict is None and not asks_model(text)):
-        return False
-    if verdict is True and not model_may_overrule(text):
-        return True
+    if not needs_model(text, verdict):
+        return bool(verdict)
     from foveate_dspy.method.refusal_model import bundled_model
 
     model = bundled_model()
-    probability = model.probabilities([text])[0]
-    return bool(probability >= (model.veto if verdict else model.threshold))
+    return combined(verdict, model.probabilities([text])[0], model.threshold, model.veto)
